@@ -1,0 +1,1 @@
+"""e3torch.compat."""

@@ -1,0 +1,3 @@
+"""e3torch.math."""
+
+# --- exports ---

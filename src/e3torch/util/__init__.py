@@ -1,0 +1,3 @@
+"""e3torch.util."""
+
+# --- exports ---
