@@ -1,0 +1,3 @@
+from e3torch.cli.main import main
+
+raise SystemExit(main())
