@@ -5,6 +5,7 @@ Each section below is owned by one module; keep imports explicit.
 """
 
 # --- irreps ---
+from e3torch.o3._irreps import Irrep, Irreps
 # --- rotations ---
 # --- wigner ---
 # --- spherical harmonics ---
