@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from e3torch.o3._wigner_3j import wigner_3j
 from e3torch.o3._tensor_product._instruction import Instruction, normalize_instructions, num_elements
 
 __all__ = ["Block", "Path", "TensorProductPlan", "build_plan", "IRREP_NORMALIZATIONS", "PATH_NORMALIZATIONS"]
@@ -115,9 +116,8 @@ class TensorProductPlan:
 
     Examples
     --------
-    >>> from collections import namedtuple
-    >>> Ir = namedtuple("Ir", "l p")
-    >>> plan = build_plan([(1, Ir(1, -1))], [(1, Ir(1, -1))], [(1, Ir(0, 1))], [(0, 0, 0, "uvw", True)])
+    >>> from e3torch.o3._irreps import Irreps
+    >>> plan = build_plan(Irreps("1o"), Irreps("1o"), Irreps("0e"), [(0, 0, 0, "uvw", True)])
     >>> plan
     TensorProductPlan(3 x 3 -> 1 | 1 paths | 1 weights)
     >>> round(plan.paths[0].coefficient, 6), plan.dense_cg(plan.paths[0]).shape
@@ -160,13 +160,10 @@ class TensorProductPlan:
 
         Examples
         --------
-        >>> from collections import namedtuple
-        >>> Ir = namedtuple("Ir", "l p")
-        >>> plan = build_plan([(1, Ir(0, 1))], [(1, Ir(1, -1))], [(1, Ir(1, -1))], [(0, 0, 0, "uvw", True)])
-        >>> plan.dense_cg(plan.paths[0]).squeeze(0) * 3 ** 0.5
-        tensor([[1., 0., 0.],
-                [0., 1., 0.],
-                [0., 0., 1.]], dtype=torch.float64)
+        >>> from e3torch.o3._irreps import Irreps
+        >>> plan = build_plan(Irreps("0e"), Irreps("1o"), Irreps("1o"), [(0, 0, 0, "uvw", True)])
+        >>> (plan.dense_cg(plan.paths[0])[0] * 3**0.5).round(decimals=9).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
         """
         shape = (self.in1[path.i_in1].dim, self.in2[path.i_in2].dim, self.out[path.i_out].dim)
         dense = torch.zeros(shape, dtype=torch.float64)
@@ -216,8 +213,6 @@ def cg_entries(l1: int, l2: int, l3: int) -> tuple[tuple[int, int, int, float], 
     >>> [(i, j, k, round(v, 6)) for i, j, k, v in cg_entries(1, 1, 0)]
     [(0, 0, 0, 0.57735), (1, 1, 0, 0.57735), (2, 2, 0, 0.57735)]
     """
-    from e3torch.o3._wigner import wigner_3j
-
     c = wigner_3j(l1, l2, l3, dtype=torch.float64, device="cpu")
     nonzero = (c.abs() > _CG_TOLERANCE).nonzero().tolist()
     return tuple((i, j, k, float(c[i, j, k])) for i, j, k in nonzero)
@@ -277,9 +272,8 @@ def build_plan(
 
     Examples
     --------
-    >>> from collections import namedtuple
-    >>> Ir = namedtuple("Ir", "l p")
-    >>> plan = build_plan([(2, Ir(1, -1))], [(3, Ir(1, -1))], [(2, Ir(0, 1))], [(0, 0, 0, "uvu", True)])
+    >>> from e3torch.o3._irreps import Irreps
+    >>> plan = build_plan(Irreps("2x1o"), Irreps("3x1o"), Irreps("2x0e"), [(0, 0, 0, "uvu", True)])
     >>> print(plan)
     TensorProductPlan(6 x 9 -> 2 | 1 paths | 6 weights)
     #  in1    in2    out    mode  weights   coefficient  nnz
