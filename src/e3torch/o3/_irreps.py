@@ -86,9 +86,9 @@ class Irrep(tuple):
                 raise _BadTypeError(
                     f"expected an Irrep, a string like '1o', a pair (l, p) or Irrep(l, p), got {_describe(l)}"
                 )
-            if len(l) != 2:
-                raise ValueError(f"expected a pair (l, p), got a tuple of length {len(l)}: {l!r}")
-            l, p = l
+            if tuple.__len__(l) != 2:
+                raise ValueError(f"expected a pair (l, p), got a tuple of length {tuple.__len__(l)}: {l!r}")
+            l, p = tuple.__getitem__(l, 0), tuple.__getitem__(l, 1)
         if cls is Irrep:
             try:
                 hit = _IRREP_CACHE.get((l, p))
@@ -203,6 +203,9 @@ class Irrep(tuple):
 
     def __len__(self) -> int:
         raise NotImplementedError("len(irrep) is not supported; use ir.dim for the dimension")
+
+    def __reduce__(self) -> tuple[type, tuple[int, int]]:
+        return (Irrep, (self[0], self[1]))
 
     def D_from_angles(
         self, alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor, k: torch.Tensor | None = None
@@ -517,7 +520,9 @@ class Irreps(tuple):
         """
         ls = [ir[0] for mul, ir in self if mul > 0]
         if not ls:
-            raise ValueError(f"Cannot get lmax of empty Irreps (got {self!r}, with no irrep of nonzero multiplicity)")
+            raise ValueError(
+                f"Cannot get lmax of empty Irreps (got {str(self)!r}, with no irrep of nonzero multiplicity)"
+            )
         return max(ls)
 
     def is_scalar(self) -> bool:
@@ -768,7 +773,8 @@ class Irreps(tuple):
     def slice_by_mul(self) -> _SliceByMul:
         """Index the irreps by multiplicity: ``irreps.slice_by_mul[a:b]`` keeps the copies ``a`` to ``b - 1``.
 
-        Terms of multiplicity 0 are kept when they lie within the slice (boundaries included).
+        As in e3nn, terms of multiplicity 0 are kept when they lie within the slice (boundaries included), and an
+        empty slice strictly inside a term gives that term with multiplicity 0.
 
         Examples
         --------
@@ -886,8 +892,12 @@ class _SliceByMul:
         out = []
         i = 0
         for mul, ir in self.irreps:
-            n = min(stop, i + mul) - max(start, i)
-            if n > 0 or (n == 0 and mul == 0):
-                out.append(_mul_ir(n, ir))
+            if mul == 0:
+                if start <= i <= stop:
+                    out.append(_mul_ir(0, ir))
+            elif start <= stop:
+                n = min(stop, i + mul) - max(start, i)
+                if n > 0 or i < start < i + mul:
+                    out.append(_mul_ir(max(n, 0), ir))
             i += mul
         return tuple.__new__(Irreps, out)
