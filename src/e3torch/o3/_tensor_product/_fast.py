@@ -1,0 +1,188 @@
+"""The fast executor of a :class:`~e3torch.o3._tensor_product._plan.TensorProductPlan`.
+
+Two backends compute the same numbers:
+
+- ``"cpp"``: fused C++ kernels (:mod:`e3torch._kernels`), compiled on first use and cached, for float32 and
+  float64 tensors on the CPU. They process a tile of samples at a time with the samples as the vectorised
+  dimension, read each input once, write each output once, skip the zeros of the Clebsch-Gordan blocks and run
+  the weight contractions of the ``uvw``-like paths as register-blocked matrix products. Forward, backward and
+  double backward are the same four kernels (the product is multilinear), registered as custom operators, so they
+  work under ``torch.compile(fullgraph=True)`` and ``torch.export``.
+- ``"torch"``: one ``einsum`` per path on the dense, coefficient-scaled CG block (any device and dtype; autograd
+  is PyTorch's own). Used when the compiled kernels are unavailable, or for other devices and dtypes.
+
+``backend="auto"`` takes ``"cpp"`` when the kernels build (or are cached) and falls back to ``"torch"`` otherwise;
+the choice is per call: CPU float32/float64 inputs go to the kernels, anything else to ``"torch"``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from e3torch.o3._tensor_product._plan import Path, TensorProductPlan
+
+__all__ = ["FastExecutor", "BACKENDS"]
+
+BACKENDS: tuple[str, ...] = ("auto", "cpp", "torch")
+
+_KERNEL_DTYPES = (torch.float32, torch.float64)
+
+
+def _einsum_spec(path: Path, per_sample: bool) -> tuple[str, str, str | None, str]:
+    """Subscripts of (x1 block, x2 block, weight or None, output) for one path; ``p`` is a ``u < v`` pair."""
+    z = "z" if per_sample else ""
+    mode = path.mode
+    if mode in ("uvu<v", "u<vw"):
+        weight = {"uvu<v": "p", "u<vw": "pw"}[mode] if path.has_weight else None
+        return "zpi", "zpj", (z + weight if weight else None), ("zpk" if mode == "uvu<v" else "zwk")
+    inputs = {"uvw": "uv", "uvu": "uv", "uvv": "uv", "uuw": "uu", "uuu": "uu", "uvuv": "uv"}[mode]
+    outputs = {"uvw": "w", "uvu": "u", "uvv": "v", "uuw": "w", "uuu": "u", "uvuv": "uv"}[mode]
+    weight_sub = {"uvw": "uvw", "uvu": "uv", "uvv": "uv", "uuw": "uw", "uuu": "u", "uvuv": "uv"}[mode]
+    if mode == "uuw" and not path.has_weight:
+        outputs = ""
+    weight = z + weight_sub if path.has_weight else None
+    return f"z{inputs[0]}i", f"z{inputs[1]}j", weight, f"z{outputs}k"
+
+
+class FastExecutor(torch.nn.Module):
+    """Runs a tensor-product plan with fused C++ kernels (CPU) or a pure-PyTorch fallback.
+
+    Parameters
+    ----------
+    plan : TensorProductPlan
+        The plan to execute.
+    dtype, device : optional
+        Of the constant buffers (default: torch's defaults). The buffers are not persistent, so the state dict of
+        the module that owns the executor is unchanged, and ``.to()`` moves them.
+    backend : {"auto", "cpp", "torch"}
+        ``"cpp"`` requires the compiled kernels (``RuntimeError`` if they cannot be built), ``"torch"`` never
+        uses them, ``"auto"`` uses them when available.
+
+    Examples
+    --------
+    >>> from e3torch.o3._tensor_product._plan import Block, Path, TensorProductPlan
+    >>> cg = tuple((i, i, 0, 3 ** -0.5) for i in range(3))  # wigner_3j(1, 1, 0)
+    >>> plan = TensorProductPlan((Block(2, 1, -1, 0),), (Block(1, 1, -1, 0),), (Block(2, 0, 1, 0),),
+    ...                          (Path(0, 0, 0, "uvu", True, 0, (2, 1), 1.0, cg),), 2)
+    >>> ex = FastExecutor(plan, dtype=torch.float64, backend="torch")
+    >>> x1 = torch.tensor([[1.0, 0.0, 0.0, 0.0, 2.0, 0.0]], dtype=torch.float64)
+    >>> x2 = torch.tensor([[3.0, 0.0, 0.0]], dtype=torch.float64)
+    >>> ex(x1, x2, torch.tensor([1.0, 1.0], dtype=torch.float64)) * 3 ** 0.5
+    tensor([[3., 0.]], dtype=torch.float64)
+    """
+
+    def __init__(
+        self,
+        plan: TensorProductPlan,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        *,
+        backend: str = "auto",
+    ) -> None:
+        super().__init__()
+        if not isinstance(plan, TensorProductPlan):
+            raise TypeError(f"plan must be a TensorProductPlan, got {type(plan).__name__}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        dtype = torch.get_default_dtype() if dtype is None else dtype
+        self.plan = plan
+        self.requested_backend = backend
+        for n, path in enumerate(plan.paths):
+            cg = plan.dense_cg(path) * path.coefficient
+            self.register_buffer(f"_cg{n}", cg.to(dtype=dtype, device=device), persistent=False)
+        pairs = {}
+        for path in plan.paths:
+            if path.mode in ("uvu<v", "u<vw"):
+                mul = plan.in1[path.i_in1].mul
+                pairs[mul] = torch.triu_indices(mul, mul, 1, device=device)
+        for mul, index in pairs.items():
+            self.register_buffer(f"_pairs{mul}", index, persistent=False)
+        self._specs = [(_einsum_spec(p, False), _einsum_spec(p, True)) for p in plan.paths]
+        self._kernel_ops = None
+        if backend != "torch":
+            from e3torch import _kernels
+
+            if _kernels.tensor_product_ops_available():
+                from e3torch._kernels import _tp_ops
+
+                tables = _tp_ops.encode_plan(plan)
+                self.register_buffer("_tab_i", tables[0].to(device=device), persistent=False)
+                self.register_buffer("_tab_f", tables[1].to(dtype=torch.float64, device=device), persistent=False)
+                self._kernel_ops = _tp_ops
+            elif backend == "cpp":
+                raise RuntimeError(
+                    "backend='cpp' needs the compiled tensor-product kernels, which are unavailable: "
+                    f"{_kernels.kernel_build_error()}"
+                )
+
+    @property
+    def backend(self) -> str:
+        """The backend used for CPU float32/float64 inputs: ``"cpp"`` or ``"torch"``.
+
+        Examples
+        --------
+        >>> from e3torch.o3._tensor_product._plan import TensorProductPlan
+        >>> FastExecutor(TensorProductPlan((), (), (), (), 0), backend="torch").backend
+        'torch'
+        """
+        return "torch" if self._kernel_ops is None else "cpp"
+
+    def extra_repr(self) -> str:
+        return f"{self.plan!r}, backend={self.backend!r}"
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Apply the plan.
+
+        Parameters
+        ----------
+        x1 : torch.Tensor
+            ``(Z, plan.dim_in1)``.
+        x2 : torch.Tensor
+            ``(Z, plan.dim_in2)``.
+        weight : torch.Tensor, optional
+            ``(plan.weight_numel,)`` (shared) or ``(Z, plan.weight_numel)`` (one set per sample); may be omitted
+            when the plan has no weights.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(Z, plan.dim_out)``; output blocks that no path reaches are zero.
+        """
+        if weight is None:
+            weight = x1.new_zeros(0)
+        ops = self._kernel_ops
+        if (
+            ops is not None
+            and x1.device.type == "cpu"
+            and x1.dtype in _KERNEL_DTYPES
+            and x2.dtype == x1.dtype
+            and weight.dtype == x1.dtype
+        ):
+            return ops.tensor_product(x1, x2, weight, self._tab_i, self._tab_f, self.plan)
+        return self._forward_torch(x1, x2, weight)
+
+    def _forward_torch(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        plan = self.plan
+        z = x1.shape[0]
+        per_sample = weight.dim() == 2
+        results: list[torch.Tensor | None] = [None] * len(plan.out)
+        for n, path in enumerate(plan.paths):
+            b1, b2, bo = plan.in1[path.i_in1], plan.in2[path.i_in2], plan.out[path.i_out]
+            a = x1.narrow(1, b1.offset, b1.size).reshape(z, b1.mul, b1.dim)
+            b = x2.narrow(1, b2.offset, b2.size).reshape(z, b2.mul, b2.dim)
+            s1, s2, sw, so = self._specs[n][per_sample]
+            if path.mode in ("uvu<v", "u<vw"):
+                index = getattr(self, f"_pairs{b1.mul}")
+                a, b = a[:, index[0]], b[:, index[1]]
+            operands = [a, b, getattr(self, f"_cg{n}")]
+            subscripts = [s1, s2, "ijk"]
+            if sw is not None:
+                w = weight.narrow(-1, path.weight_offset, path.weight_numel)
+                operands.append(w.reshape((z,) * per_sample + path.weight_shape))
+                subscripts.append(sw)
+            y = torch.einsum(",".join(subscripts) + "->" + so, *operands).reshape(z, bo.size)
+            results[path.i_out] = y if results[path.i_out] is None else results[path.i_out] + y
+        blocks = [x1.new_zeros(z, bo.size) if r is None else r for r, bo in zip(results, plan.out)]
+        if not blocks:
+            return x1.new_zeros(z, 0)
+        return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=1)
