@@ -67,7 +67,7 @@ class FastExecutor(torch.nn.Module):
     >>> ex = FastExecutor(plan, dtype=torch.float64, backend="torch")
     >>> x1 = torch.tensor([[1.0, 0.0, 0.0, 0.0, 2.0, 0.0]], dtype=torch.float64)
     >>> x2 = torch.tensor([[3.0, 0.0, 0.0]], dtype=torch.float64)
-    >>> ex(x1, x2, torch.tensor([1.0, 1.0], dtype=torch.float64)) * 3 ** 0.5
+    >>> (ex(x1, x2, torch.tensor([1.0, 1.0], dtype=torch.float64)) * 3 ** 0.5).round(decimals=6)
     tensor([[3., 0.]], dtype=torch.float64)
     """
 
