@@ -7,9 +7,50 @@ Each section below is owned by one module; keep imports explicit.
 # --- irreps ---
 from e3torch.o3._irreps import Irrep, Irreps
 # --- rotations ---
+from e3torch.o3._rotation import (
+    angles_to_axis_angle,
+    angles_to_matrix,
+    angles_to_quaternion,
+    angles_to_xyz,
+    axis_angle_to_angles,
+    axis_angle_to_matrix,
+    axis_angle_to_quaternion,
+    compose_angles,
+    compose_axis_angle,
+    compose_quaternion,
+    identity_angles,
+    identity_quaternion,
+    inverse_angles,
+    inverse_quaternion,
+    matrix_to_angles,
+    matrix_to_axis_angle,
+    matrix_to_quaternion,
+    matrix_x,
+    matrix_y,
+    matrix_z,
+    quaternion_to_angles,
+    quaternion_to_axis_angle,
+    quaternion_to_matrix,
+    rand_angles,
+    rand_axis_angle,
+    rand_matrix,
+    rand_quaternion,
+    xyz_to_angles,
+)
 # --- wigner ---
+from e3torch.o3._wigner import change_basis_real_to_complex, so3_generators, su2_generators, wigner_D
+from e3torch.o3._wigner_3j import wigner_3j
 # --- spherical harmonics ---
 # --- s2 grid ---
 # --- tensor products ---
+from e3torch.o3._tensor_product import (
+    ElementwiseTensorProduct,
+    FullTensorProduct,
+    FullyConnectedTensorProduct,
+    Instruction,
+    TensorProduct,
+    TensorSquare,
+)
 # --- linear, norm ---
+from e3torch.o3._linear import Linear
 # --- reduced tensor products ---

@@ -1,0 +1,269 @@
+"""Wigner D matrices of SO(3) in the real basis, the Lie algebra generators and the real/complex change of basis.
+
+Conventions (those of e3nn): the real basis of degree ``l`` is indexed by ``m = -l..l``; for ``l = 1`` it is
+``(x, y, z)``, so that ``wigner_D(1, a, b, c)`` is the rotation matrix ``angles_to_matrix(a, b, c)``. The ``y``
+axis is special: a rotation about ``y`` by ``t`` only mixes the components ``m`` and ``-m``, with ``cos(m t)`` and
+``sin(m t)``.
+
+Fast path: with ``Y(t)`` that rotation about ``y`` and ``X(b)`` the rotation about ``x``,
+``D(a, b, c) = Y(a) X(b) Y(c)``. The middle factor is a trigonometric polynomial,
+``X(b) = sum_k cos(k b) A_k + sin(k b) B_k``, whose constant coefficients ``A_k, B_k`` follow from
+``X(b) = K^T Y(b) K`` with ``K`` the (exact) representation of a fixed rotation taking ``x`` to ``y``. A call
+costs one small matrix product and a few element-wise products: no matrix exponential.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+from e3torch.o3._wigner_3j import check_degree
+from e3torch.o3._wigner_exact import real_d_half_pi_entries
+
+__all__ = ["change_basis_real_to_complex", "su2_generators", "so3_generators", "wigner_D"]
+
+_COMPLEX = {
+    torch.float32: torch.complex64,
+    torch.float64: torch.complex128,
+    torch.complex64: torch.complex64,
+    torch.complex128: torch.complex128,
+}
+
+
+def _complex_dtype(dtype: torch.dtype | None) -> torch.dtype:
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    if dtype not in _COMPLEX:
+        raise TypeError(f"expected dtype float32, float64, complex64 or complex128 (or None), got {dtype}")
+    return _COMPLEX[dtype]
+
+
+@functools.lru_cache(maxsize=None)
+def _change_basis_cached(l: int) -> torch.Tensor:
+    q = torch.zeros(2 * l + 1, 2 * l + 1, dtype=torch.complex128, device="cpu")
+    s = 1 / math.sqrt(2)
+    for m in range(1, l + 1):
+        sign = (-1) ** m
+        q[l - m, l - m] = -1j * s
+        q[l - m, l + m] = s
+        q[l + m, l - m] = 1j * sign * s
+        q[l + m, l + m] = sign * s
+    q[l, l] = 1
+    return (-1j) ** l * q
+
+
+@torch.compiler.assume_constant_result  # a constant: computed outside of any graph being traced
+def _change_basis_complex128(l: int) -> torch.Tensor:
+    with torch.inference_mode(False):
+        return _change_basis_cached(l)
+
+
+def change_basis_real_to_complex(
+    l: int, dtype: torch.dtype | None = None, device: torch.device | str | None = None
+) -> torch.Tensor:
+    r"""The unitary change of basis ``Q`` from e3nn's real basis to the complex spherical-harmonic basis.
+
+    ``Q[m, i]`` maps the real component ``i`` to the complex component ``m`` (both ``-l..l``):
+    a real-basis operator is ``Q^H A Q`` for the complex-basis operator ``A``. The columns mix ``m`` and ``-m``
+    with weights :math:`1/\sqrt{2}`, and the whole matrix carries the phase :math:`(-i)^l` that makes the
+    Wigner 3j symbols real.
+
+    Parameters
+    ----------
+    l : int
+        the degree
+    dtype : torch.dtype, optional
+        a real dtype (mapped to its complex counterpart) or a complex dtype; default from
+        ``torch.get_default_dtype()``.
+    device : torch.device, optional
+
+    Returns
+    -------
+    torch.Tensor
+        complex tensor of shape ``(2 l + 1, 2 l + 1)``
+
+    Examples
+    --------
+    >>> Q = change_basis_real_to_complex(1, dtype=torch.float64)
+    >>> Q.dtype, Q.shape
+    (torch.complex128, torch.Size([3, 3]))
+    >>> bool(torch.allclose(Q.conj().T @ Q, torch.eye(3, dtype=Q.dtype)))
+    True
+    """
+    l = check_degree("l", l)
+    out_dtype = _complex_dtype(dtype)
+    cached = _change_basis_complex128(l)
+    return torch.empty(cached.shape, dtype=out_dtype, device=device).copy_(cached)
+
+
+def _check_spin(j: object) -> float:
+    if isinstance(j, bool) or not isinstance(j, (int, float)) or (2 * j) % 1 != 0:
+        raise TypeError(f"expected j to be an int or a half-integer float, got {type(j).__name__} {j!r}")
+    if j < 0:
+        raise ValueError(f"expected j >= 0, got j={j}")
+    return j
+
+
+def su2_generators(j: float) -> torch.Tensor:
+    r"""Generators of the spin-:math:`j` representation of :math:`SU(2)`, in the complex basis ``m = -j..j``.
+
+    With :math:`J_x, J_y, J_z` the angular-momentum matrices (Condon-Shortley phase), the three generators are
+    :math:`(-i J_y, i J_z, i J_x)`: they act as rotations about the ``x``, ``y`` and ``z`` axes of e3nn's frame,
+    where ``y`` is the axis diagonal in this basis.
+
+    Parameters
+    ----------
+    j : int or float
+        the spin, an integer or half-integer
+
+    Returns
+    -------
+    torch.Tensor
+        complex tensor of shape ``(3, 2 j + 1, 2 j + 1)`` (complex version of the default dtype)
+
+    Examples
+    --------
+    >>> G = su2_generators(0.5)
+    >>> G.shape
+    torch.Size([3, 2, 2])
+    >>> (2 * G[1]).imag
+    tensor([[-1.,  0.],
+            [ 0.,  1.]])
+    """
+    g = _su2_complex128(_check_spin(j))
+    return torch.empty(g.shape, dtype=_complex_dtype(None)).copy_(g)
+
+
+def _su2_complex128(j: float) -> torch.Tensor:
+    n = int(round(2 * j)) + 1
+    m = torch.arange(n, dtype=torch.float64, device="cpu") - j
+    raising = torch.sqrt(j * (j + 1) - m[:-1] * (m[:-1] + 1))  # <m+1| J+ |m>
+    j_plus = torch.diag(raising, -1).to(torch.complex128)
+    j_minus = j_plus.T
+    return torch.stack([(j_minus - j_plus) / 2, 1j * torch.diag(m).to(torch.complex128), 1j * (j_plus + j_minus) / 2])
+
+
+def so3_generators(l: int) -> torch.Tensor:
+    r"""Generators of the degree-:math:`l` representation of :math:`SO(3)` in the real basis.
+
+    ``so3_generators(l)[k]`` is the real antisymmetric matrix :math:`G_k` with
+    ``wigner_D`` of a rotation by ``t`` about axis ``k`` (``x, y, z``) equal to :math:`\exp(t G_k)`; it equals
+    ``Q^H su2_generators(l)[k] Q`` with ``Q = change_basis_real_to_complex(l)``.
+
+    Parameters
+    ----------
+    l : int
+        the degree
+
+    Returns
+    -------
+    torch.Tensor
+        tensor of shape ``(3, 2 l + 1, 2 l + 1)`` in the default dtype
+
+    Examples
+    --------
+    >>> so3_generators(1)[2]
+    tensor([[ 0., -1.,  0.],
+            [ 1.,  0.,  0.],
+            [ 0.,  0.,  0.]])
+    """
+    l = check_degree("l", l)
+    q = _change_basis_complex128(l)
+    g = (q.conj().T @ _su2_complex128(l) @ q).real
+    return torch.empty(g.shape).copy_(g)
+
+
+@functools.lru_cache(maxsize=None)
+def _x_rotation_coefficients(l: int) -> torch.Tensor:
+    """``W`` of shape ``(2l+1, 2l+1, 2l+1)`` with ``X(b) = sum_f T_f(b) W[f]``, ``T = (1, cos kb, sin kb)``."""
+    d = 2 * l + 1
+    x_half_pi = torch.tensor(real_d_half_pi_entries(l), dtype=torch.float64, device="cpu")
+    # K = X(pi/2) Y(pi/2) takes x to y; Y(pi/2) is a signed permutation, so K is exact.
+    m = torch.arange(-l, l + 1, dtype=torch.float64, device="cpu")
+    cos_m = torch.round(torch.cos(m * math.pi / 2))
+    sin_m = torch.round(torch.sin(m * math.pi / 2))
+    y_half_pi = torch.diag(cos_m) - torch.diag(sin_m).flip(1)
+    k_mat = x_half_pi @ y_half_pi
+    top, bottom = k_mat[l:], k_mat[: l + 1].flip(0)  # rows m = k and m = -k, k = 0..l
+    a = torch.einsum("ka,kb->kab", top, top) + torch.einsum("ka,kb->kab", bottom, bottom)
+    a[0] /= 2  # k = 0 counted twice
+    b = torch.einsum("ka,kb->kab", bottom[1:], top[1:]) - torch.einsum("ka,kb->kab", top[1:], bottom[1:])
+    return torch.cat([a, b]).reshape(d, d * d)
+
+
+@functools.lru_cache(maxsize=64)
+def _x_rotation_coefficients_cached(l: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return _x_rotation_coefficients(l).to(dtype=dtype, device=device)
+
+
+@torch.compiler.assume_constant_result  # a constant: computed outside of any graph being traced
+def _x_rotation_coefficients_on(l: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    with torch.inference_mode(False):
+        return _x_rotation_coefficients_cached(l, dtype, device)
+
+
+def _angle_dtype(*angles: torch.Tensor) -> torch.dtype:
+    dtype = torch.promote_types(torch.promote_types(angles[0].dtype, angles[1].dtype), angles[2].dtype)
+    return dtype if dtype.is_floating_point else torch.get_default_dtype()
+
+
+def _check_angles(alpha: object, beta: object, gamma: object) -> None:
+    for name, x in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"expected {name} to be a torch.Tensor, got {type(x).__name__}")
+
+
+def wigner_D(l: int, alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
+    r"""Wigner D matrix of degree :math:`l`: the real representation of the rotation :math:`Y(\alpha) X(\beta) Y(\gamma)`.
+
+    It satisfies :math:`D(\mathrm{id}) = 1`, :math:`D(R_1 R_2) = D(R_1) D(R_2)` and
+    :math:`D(R^{-1}) = D(R)^T`; for ``l = 1`` it is the rotation matrix itself. The angles broadcast together;
+    the result is differentiable (any order) in them and is computed without a matrix exponential.
+
+    Parameters
+    ----------
+    l : int
+        the degree
+    alpha : torch.Tensor
+        tensor of shape ``(...)``: rotation about ``y``, applied third
+    beta : torch.Tensor
+        tensor of shape ``(...)``: rotation about ``x``, applied second
+    gamma : torch.Tensor
+        tensor of shape ``(...)``: rotation about ``y``, applied first
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`D^l(\alpha, \beta, \gamma)` of shape ``(..., 2 l + 1, 2 l + 1)``
+
+    Examples
+    --------
+    >>> a, b, c = torch.tensor(0.1), torch.tensor([0.2, 0.3]), torch.tensor(0.4)
+    >>> D = wigner_D(2, a, b, c)
+    >>> D.shape
+    torch.Size([2, 5, 5])
+    >>> bool(torch.allclose(D @ D.transpose(-1, -2), torch.eye(5), atol=1e-6))
+    True
+    >>> wigner_D(1, torch.tensor(0.0), torch.tensor(torch.pi / 2), torch.tensor(0.0)).round() + 0.0
+    tensor([[ 1.,  0.,  0.],
+            [ 0.,  0., -1.],
+            [ 0.,  1.,  0.]])
+    """
+    l = check_degree("l", l)
+    _check_angles(alpha, beta, gamma)
+    dtype = _angle_dtype(alpha, beta, gamma)
+    alpha, beta, gamma = torch.broadcast_tensors(alpha.to(dtype), beta.to(dtype), gamma.to(dtype))
+    d = 2 * l + 1
+    coefficients = _x_rotation_coefficients_on(l, dtype, alpha.device)
+    k = torch.arange(1, l + 1, dtype=dtype, device=alpha.device)
+    kb = beta[..., None] * k
+    features = torch.cat([torch.ones_like(beta)[..., None], torch.cos(kb), torch.sin(kb)], dim=-1)
+    x_part = (features @ coefficients).reshape(*beta.shape, d, d)
+
+    m = torch.arange(-l, l + 1, dtype=dtype, device=alpha.device)
+    mg = (gamma[..., None] * m)[..., None, :]
+    ma = (alpha[..., None] * m)[..., :, None]
+    # right factor Y(gamma) acts on columns, left factor Y(alpha) on rows
+    x_part = x_part * torch.cos(mg) + x_part.flip(-1) * torch.sin(mg)
+    return x_part * torch.cos(ma) - x_part.flip(-2) * torch.sin(ma)
