@@ -52,7 +52,72 @@ IrrepLike = Union["Irrep", str, tuple[int, int]]
 IrrepsLike = Union["Irreps", "Irrep", str, Iterable[Any], None]
 
 
-class Irrep(tuple):
+class _FromRotations:
+    """``D_from_quaternion``, ``D_from_matrix`` and ``D_from_axis_angle``, through ``self.D_from_angles``."""
+
+    __slots__ = ()
+
+    def D_from_quaternion(self, q: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
+        """The representation of the rotation given by the unit quaternion ``q: (..., 4)`` (times inversion^k).
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``(..., dim, dim)``.
+
+        Examples
+        --------
+        >>> q = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+        >>> Irreps("0e + 1o").D_from_quaternion(q).round(decimals=6).abs().sum().item()
+        4.0
+        """
+        from e3torch.o3._rotation import quaternion_to_angles
+
+        return self.D_from_angles(*quaternion_to_angles(q), k)
+
+    def D_from_matrix(self, R: torch.Tensor) -> torch.Tensor:
+        """The representation of the orthogonal matrix ``R: (..., 3, 3)``; ``det R = -1`` includes the inversion.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``(..., dim, dim)``.
+
+        Examples
+        --------
+        >>> R = -torch.eye(3, dtype=torch.float64)
+        >>> Irreps("0e + 0o + 1o").D_from_matrix(R).diagonal().round(decimals=6).tolist()
+        [1.0, -1.0, -1.0, -1.0, -1.0]
+        >>> Irrep("1e").D_from_matrix(R).round(decimals=6).abs().sum().item()
+        3.0
+        """
+        from e3torch.o3._rotation import matrix_to_angles
+
+        d = torch.det(R).sign()
+        R = d[..., None, None] * R
+        k = (1 - d) / 2
+        return self.D_from_angles(*matrix_to_angles(R), k)
+
+    def D_from_axis_angle(self, axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+        """The representation of the rotation by ``angle: (...)`` around ``axis: (..., 3)``.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``(..., dim, dim)``.
+
+        Examples
+        --------
+        >>> axis = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
+        >>> Irreps("2x1e").D_from_axis_angle(axis, torch.tensor(1.0, dtype=torch.float64)).shape
+        torch.Size([6, 6])
+        """
+        from e3torch.o3._rotation import axis_angle_to_angles
+
+        return self.D_from_angles(*axis_angle_to_angles(axis, angle))
+
+
+class Irrep(_FromRotations, tuple):
     r"""Irreducible representation of O(3): degree ``l`` (dimension ``2 l + 1``) and parity ``p``.
 
     Parameters
@@ -76,6 +141,23 @@ class Irrep(tuple):
     __slots__ = ()
 
     def __new__(cls, l: int | str | Irrep | tuple[int, int], p: int | None = None) -> Irrep:
+        if cls is Irrep:  # fast paths: already-built irreps are shared (they are immutable)
+            t = type(l)
+            hit = None
+            try:
+                if p is None:
+                    if t is Irrep:
+                        return l
+                    if t is str:
+                        return _parse_irrep(l)
+                    if t is tuple and len(l) == 2 and type(l[0]) is int:
+                        hit = _IRREP_CACHE.get(l)
+                elif t is int:
+                    hit = _IRREP_CACHE.get((l, p))
+            except TypeError:  # unhashable p: the general path below says what is wrong
+                pass
+            if hit is not None:
+                return hit
         if p is None:
             if isinstance(l, Irrep):
                 return l
@@ -89,13 +171,6 @@ class Irrep(tuple):
             if tuple.__len__(l) != 2:
                 raise ValueError(f"expected a pair (l, p), got a tuple of length {tuple.__len__(l)}: {l!r}")
             l, p = tuple.__getitem__(l, 0), tuple.__getitem__(l, 1)
-        if cls is Irrep:
-            try:
-                hit = _IRREP_CACHE.get((l, p))
-            except TypeError:  # unhashable l or p
-                hit = None
-            if hit is not None and type(hit[0]) is type(l):
-                return hit
         l = _as_nonneg_int(l, "l")
         try:
             good = p == 1 or p == -1
@@ -210,8 +285,8 @@ class Irrep(tuple):
     def D_from_angles(
         self, alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor, k: torch.Tensor | None = None
     ) -> torch.Tensor:
-        r"""Matrix of the representation of the rotation :math:`Z(\alpha) Y(\beta) Z(\gamma)` times inversion
-        to the power ``k``.
+        r"""The representation of the rotation :math:`Y(\alpha) X(\beta) Y(\gamma)` (e3nn's convention, see
+        :func:`e3torch.o3.wigner_D`) times the inversion to the power ``k``.
 
         Parameters
         ----------
@@ -238,50 +313,6 @@ class Irrep(tuple):
             k = torch.zeros_like(alpha)
         alpha, beta, gamma, k = torch.broadcast_tensors(alpha, beta, gamma, k)
         return wigner_D(self[0], alpha, beta, gamma) * self[1] ** k[..., None, None]
-
-    def D_from_quaternion(self, q: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
-        """Matrix of the representation of the rotation given by the unit quaternion ``q: (..., 4)``.
-
-        Examples
-        --------
-        >>> q = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64)
-        >>> Irrep("1e").D_from_quaternion(q).round(decimals=6).abs()
-        tensor([[1., 0., 0.],
-                [0., 1., 0.],
-                [0., 0., 1.]], dtype=torch.float64)
-        """
-        from e3torch.o3._rotation import quaternion_to_angles
-
-        return self.D_from_angles(*quaternion_to_angles(q), k)
-
-    def D_from_matrix(self, R: torch.Tensor) -> torch.Tensor:
-        """Matrix of the representation of the orthogonal matrix ``R: (..., 3, 3)`` (``det R = -1``: with inversion).
-
-        Examples
-        --------
-        >>> R = -torch.eye(3, dtype=torch.float64)
-        >>> Irrep("1o").D_from_matrix(R).round(decimals=6).abs().sum().item()
-        3.0
-        """
-        from e3torch.o3._rotation import matrix_to_angles
-
-        d = torch.det(R).sign()
-        R = d[..., None, None] * R
-        k = (1 - d) / 2
-        return self.D_from_angles(*matrix_to_angles(R), k)
-
-    def D_from_axis_angle(self, axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
-        """Matrix of the representation of the rotation by ``angle: (...)`` around ``axis: (..., 3)``.
-
-        Examples
-        --------
-        >>> axis = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
-        >>> Irrep("2e").D_from_axis_angle(axis, torch.tensor(0.5, dtype=torch.float64)).shape
-        torch.Size([5, 5])
-        """
-        from e3torch.o3._rotation import axis_angle_to_angles
-
-        return self.D_from_angles(*axis_angle_to_angles(axis, angle))
 
 
 def _product(a: Irrep, b: Irrep) -> Iterator[Irrep]:
@@ -376,38 +407,61 @@ _IRREPS_HELP = "expected '[mul x] <l><p>' terms joined by '+', with p one of 'e'
 
 @functools.lru_cache(maxsize=1024)
 def _parse_irreps(text: str) -> tuple[_MulIr, ...]:
-    """The terms of an irreps string (cached on the string)."""
+    """The terms of an irreps string (cached on the string). Errors are diagnosed by :func:`_bad_term`."""
     if not text.strip():
         return ()
     out = []
+    cache = _IRREP_CACHE
     for term in text.split("+"):
         parts = term.split("x")
-        if len(parts) == 1:
-            mul, ir = 1, _irrep_from_str(term)
-        elif len(parts) == 2:
-            try:
-                mul = int(parts[0])
-            except ValueError:
-                raise _bad_term(term, text, f"the multiplicity {parts[0].strip()!r} is not an integer") from None
-            if mul < 0:
-                raise _bad_term(term, text, f"the multiplicity must be >= 0, got {mul}")
-            ir = _irrep_from_str(parts[1])
-        else:
-            raise _bad_term(term, text, "more than one 'x'")
-        if isinstance(ir, str):
-            raise _bad_term(term, text, ir)
-        out.append(_mul_ir(mul, ir))
+        try:
+            if len(parts) == 1:
+                mul, s = 1, term.strip()
+            elif len(parts) == 2:
+                mul, s = int(parts[0]), parts[1].strip()
+            else:
+                raise ValueError
+            l = int(s[:-1])
+            letter = s[-1]
+            p = _PARITY_OF_LETTER[letter] if letter != "y" else (1 if l % 2 == 0 else -1)
+            if mul < 0 or l < 0:
+                raise ValueError
+        except (ValueError, IndexError, KeyError):
+            raise _bad_term(term, text) from None
+        ir = cache.get((l, p))
+        if ir is None:
+            ir = Irrep(l, p)
+        out.append(tuple.__new__(_MulIr, (mul, ir)))
     return tuple(out)
 
 
-def _bad_term(term: str, text: str, why: str) -> ValueError:
+def _bad_term(term: str, text: str) -> ValueError:
+    """The error for an invalid term of an irreps string, saying what is wrong with it."""
+    parts = term.split("x")
+    why = None
+    if len(parts) > 2:
+        why = "more than one 'x'"
+    elif len(parts) == 2:
+        try:
+            mul = int(parts[0])
+        except ValueError:
+            why = f"the multiplicity {parts[0].strip()!r} is not an integer"
+        else:
+            if mul < 0:
+                why = f"the multiplicity must be >= 0, got {mul}"
+    if why is None:
+        ir = _irrep_from_str(parts[-1])
+        why = ir if isinstance(ir, str) else "invalid"
     return ValueError(f"invalid irrep {term.strip()!r} in {text!r}: {why}; {_IRREPS_HELP}")
 
 
 def _entries(items: Iterable[Any]) -> list[_MulIr]:
     out = []
     for x in items:
-        if type(x) is _MulIr:
+        if type(x) is tuple and len(x) == 2 and type(x[0]) is int and x[0] >= 0:  # fast path: (mul, ir)
+            ir = x[1]
+            out.append(tuple.__new__(_MulIr, (x[0], ir if type(ir) is Irrep else Irrep(ir))))
+        elif type(x) is _MulIr:
             out.append(x)
         elif isinstance(x, str):
             out.append(_mul_ir(1, Irrep(x)))
@@ -433,7 +487,7 @@ def _entries(items: Iterable[Any]) -> list[_MulIr]:
 _Sort = namedtuple("sort", ["irreps", "p", "inv"])
 
 
-class Irreps(tuple):
+class Irreps(_FromRotations, tuple):
     r"""Direct sum of irreducible representations of O(3): a tuple of ``mul x ir`` terms.
 
     Parameters
@@ -819,48 +873,6 @@ class Irreps(tuple):
                 i = s.start + u * d
                 out[..., i : i + d, i : i + d] = D
         return out
-
-    def D_from_quaternion(self, q: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
-        """Block-diagonal matrix of the rotation given by the unit quaternion ``q: (..., 4)``.
-
-        Examples
-        --------
-        >>> q = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64)
-        >>> Irreps("0e + 1o").D_from_quaternion(q).round(decimals=6).abs().sum().item()
-        4.0
-        """
-        from e3torch.o3._rotation import quaternion_to_angles
-
-        return self.D_from_angles(*quaternion_to_angles(q), k)
-
-    def D_from_matrix(self, R: torch.Tensor) -> torch.Tensor:
-        """Block-diagonal matrix of the orthogonal matrix ``R: (..., 3, 3)`` (``det R = -1``: with inversion).
-
-        Examples
-        --------
-        >>> R = -torch.eye(3, dtype=torch.float64)
-        >>> Irreps("0e + 0o + 1o").D_from_matrix(R).diagonal().round(decimals=6).tolist()
-        [1.0, -1.0, -1.0, -1.0, -1.0]
-        """
-        from e3torch.o3._rotation import matrix_to_angles
-
-        d = torch.det(R).sign()
-        R = d[..., None, None] * R
-        k = (1 - d) / 2
-        return self.D_from_angles(*matrix_to_angles(R), k)
-
-    def D_from_axis_angle(self, axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
-        """Block-diagonal matrix of the rotation by ``angle: (...)`` around ``axis: (..., 3)``.
-
-        Examples
-        --------
-        >>> axis = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
-        >>> Irreps("2x1e").D_from_axis_angle(axis, torch.tensor(1.0, dtype=torch.float64)).shape
-        torch.Size([6, 6])
-        """
-        from e3torch.o3._rotation import axis_angle_to_angles
-
-        return self.D_from_angles(*axis_angle_to_angles(axis, angle))
 
 
 def _irrep_set(irreps: Any) -> set[Irrep]:
