@@ -197,7 +197,7 @@ def normalize_instructions(
     result = []
     for index, ins in enumerate(instructions):
         ins = tuple(ins)
-        if len(ins) not in (5, 6):
+        if len(ins) not in (5, 6, 7):  # 7: an Instruction (its path_shape is recomputed)
             raise ValueError(
                 f"instruction {index}: expected a tuple (i_in1, i_in2, i_out, mode, has_weight[, path_weight]) "
                 f"of length 5 or 6, got {ins!r}"
@@ -207,7 +207,7 @@ def normalize_instructions(
         io = _check_index(index, "i_out", ins[2], len(out))
         mode = _check_mode(ins[3])
         has_weight = bool(ins[4])
-        weight = float(ins[5]) if len(ins) == 6 else 1.0
+        weight = float(ins[5]) if len(ins) >= 6 else 1.0
         if not weight >= 0.0:
             raise ValueError(f"instruction {index}: path_weight must be >= 0, got {weight}")
         (mul1, ir1), (mul2, ir2), (mul_out, ir_out) = in1[i1], in2[i2], out[io]
