@@ -179,6 +179,7 @@ def test_irreps_from_string(s):
     same(Irreps(ours), theirs)
     same(Irreps(theirs), theirs)
     assert Irreps(s) is not Irreps(s)  # fresh objects even though parsing is cached
+    assert Irreps(ours) is ours and Irreps(ours).dim == theirs.dim
 
 
 def test_irreps_from_other_inputs():

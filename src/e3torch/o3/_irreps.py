@@ -513,6 +513,8 @@ class Irreps(_FromRotations, tuple):
     def __new__(cls, irreps: IrrepsLike = None) -> Irreps:
         if type(irreps) is str:
             return tuple.__new__(cls, _parse_irreps(irreps))
+        if type(irreps) is Irreps and cls is Irreps:  # immutable: share it (as Irrep(ir) returns ir)
+            return irreps
         if isinstance(irreps, Irreps):
             return tuple.__new__(cls, irreps)
         if irreps is None:
