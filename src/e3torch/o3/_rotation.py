@@ -4,11 +4,12 @@ Four parametrizations, with e3nn's conventions:
 
 - matrices ``R`` of shape ``(..., 3, 3)``, acting on column vectors ``(x, y, z)``;
 - Euler angles ``(alpha, beta, gamma)`` in the ``Y-X-Y`` convention, ``R = Y(alpha) X(beta) Y(gamma)``;
-- unit quaternions ``q = (cos(t/2), sin(t/2) n)`` of shape ``(..., 4)``, real part first;
+- unit quaternions ``q = (cos(t/2), sin(t/2) n)`` of shape ``(..., 4)``, real part first (in
+  :mod:`e3torch.o3._rotation_quaternion`);
 - axis-angle ``(n, t)``: rotation by ``t`` about the axis ``n`` of shape ``(..., 3)``.
 
-Random rotations are uniform (Haar) on SO(3): ``alpha, gamma`` uniform in ``[0, 2 pi)``, ``cos(beta)`` uniform in
-``[-1, 1]``. They draw from torch's generator as e3nn does (``alpha`` and ``gamma`` first, as one
+Random rotations are uniform (Haar) on SO(3): ``alpha, gamma`` uniform in ``[0, 2 pi)``, ``cos(beta)``
+uniform in ``[-1, 1]``. They draw from torch's generator as e3nn does (``alpha`` and ``gamma`` first, as one
 ``(2, *shape)`` draw, then ``beta``), so seeded calls give the same rotations.
 """
 
@@ -20,12 +21,23 @@ import numbers
 import torch
 
 __all__ = [
-    "rand_matrix", "identity_angles", "rand_angles", "compose_angles", "inverse_angles", "identity_quaternion",
-    "rand_quaternion", "compose_quaternion", "inverse_quaternion", "rand_axis_angle", "compose_axis_angle",
-    "matrix_x", "matrix_y", "matrix_z", "angles_to_matrix", "matrix_to_angles", "angles_to_quaternion",
-    "matrix_to_quaternion", "axis_angle_to_quaternion", "quaternion_to_axis_angle", "matrix_to_axis_angle",
-    "angles_to_axis_angle", "axis_angle_to_matrix", "quaternion_to_matrix", "quaternion_to_angles",
-    "axis_angle_to_angles", "angles_to_xyz", "xyz_to_angles",
+    "angles_to_axis_angle",
+    "angles_to_matrix",
+    "angles_to_xyz",
+    "axis_angle_to_angles",
+    "axis_angle_to_matrix",
+    "compose_angles",
+    "identity_angles",
+    "inverse_angles",
+    "matrix_to_angles",
+    "matrix_to_axis_angle",
+    "matrix_x",
+    "matrix_y",
+    "matrix_z",
+    "rand_angles",
+    "rand_axis_angle",
+    "rand_matrix",
+    "xyz_to_angles",
 ]  # fmt: skip
 
 Angles = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -66,7 +78,8 @@ def _rotations(R: object) -> torch.Tensor:
             worst = (det - 1).abs().max()
         if not bool(worst <= 1e-3):
             raise ValueError(
-                f"expected rotation matrices (det = +1), got determinants up to {float(worst):.3g} away from 1"
+                "expected rotation matrices (det = +1), "
+                f"got determinants up to {float(worst):.3g} away from 1"
             )
     return R
 
@@ -99,7 +112,7 @@ def matrix_x(angle: torch.Tensor) -> torch.Tensor:
 
     Examples
     --------
-    >>> matrix_x(torch.tensor(torch.pi / 2)).round()
+    >>> matrix_x(torch.tensor(torch.pi / 2)).round() + 0.0
     tensor([[ 1.,  0.,  0.],
             [ 0.,  0., -1.],
             [ 0.,  1.,  0.]])
@@ -122,7 +135,7 @@ def matrix_y(angle: torch.Tensor) -> torch.Tensor:
 
     Examples
     --------
-    >>> matrix_y(torch.tensor(torch.pi / 2)).round()
+    >>> matrix_y(torch.tensor(torch.pi / 2)).round() + 0.0
     tensor([[ 0.,  0.,  1.],
             [ 0.,  1.,  0.],
             [-1.,  0.,  0.]])
@@ -145,7 +158,7 @@ def matrix_z(angle: torch.Tensor) -> torch.Tensor:
 
     Examples
     --------
-    >>> matrix_z(torch.tensor(torch.pi / 2)).round()
+    >>> matrix_z(torch.tensor(torch.pi / 2)).round() + 0.0
     tensor([[ 0., -1.,  0.],
             [ 1.,  0.,  0.],
             [ 0.,  0.,  1.]])
@@ -161,7 +174,10 @@ def _check_angles(**angles: object) -> Angles:
 
 
 def identity_angles(
-    *shape: int, requires_grad: bool = False, dtype: torch.dtype | None = None, device: torch.device | None = None
+    *shape: int,
+    requires_grad: bool = False,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
 ) -> Angles:
     """Euler angles of the identity rotation: three zero tensors.
 
@@ -188,7 +204,10 @@ def identity_angles(
 
 
 def rand_angles(
-    *shape: int, requires_grad: bool = False, dtype: torch.dtype | None = None, device: torch.device | None = None
+    *shape: int,
+    requires_grad: bool = False,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
 ) -> Angles:
     """Euler angles of random rotations, uniform on SO(3).
 
@@ -215,7 +234,11 @@ def rand_angles(
     shape = _check_shape(shape)
     alpha, gamma = 2 * math.pi * torch.rand(2, *shape, dtype=dtype, device=device)
     beta = torch.acos(2 * torch.rand(shape, dtype=dtype, device=device) - 1)
-    return alpha.requires_grad_(requires_grad), beta.requires_grad_(requires_grad), gamma.requires_grad_(requires_grad)
+    return (
+        alpha.requires_grad_(requires_grad),
+        beta.requires_grad_(requires_grad),
+        gamma.requires_grad_(requires_grad),
+    )
 
 
 def angles_to_matrix(alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
@@ -233,7 +256,7 @@ def angles_to_matrix(alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tenso
 
     Examples
     --------
-    >>> angles_to_matrix(torch.tensor(torch.pi / 2), torch.tensor(0.0), torch.tensor(0.0)).round()
+    >>> angles_to_matrix(torch.tensor(torch.pi / 2), torch.tensor(0.0), torch.tensor(0.0)).round() + 0.0
     tensor([[ 0.,  0.,  1.],
             [ 0.,  1.,  0.],
             [-1.,  0.,  0.]])
@@ -338,8 +361,9 @@ def compose_angles(
     Examples
     --------
     >>> z = torch.tensor(0.0)
-    >>> [round(float(x), 4) for x in compose_angles(torch.tensor(0.5), z, z, torch.tensor(0.25), z, z)]
-    [0.75, 0.0, 0.0]
+    >>> angles = compose_angles(torch.tensor(0.5), z, z, torch.tensor(0.25), torch.tensor(0.1), z)
+    >>> [round(float(x), 4) + 0.0 for x in angles]
+    [0.75, 0.1, 0.0]
     """
     return matrix_to_angles(angles_to_matrix(a1, b1, c1) @ angles_to_matrix(a2, b2, c2))
 
@@ -388,12 +412,14 @@ def axis_angle_to_matrix(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tenso
 
     Examples
     --------
-    >>> axis_angle_to_matrix(torch.tensor([0.0, 0.0, 3.0]), torch.tensor(torch.pi / 2)).round()
+    >>> axis_angle_to_matrix(torch.tensor([0.0, 0.0, 3.0]), torch.tensor(torch.pi / 2)).round() + 0.0
     tensor([[ 0., -1.,  0.],
             [ 1.,  0.,  0.],
             [ 0.,  0.,  1.]])
     """
-    axis, angle = torch.broadcast_tensors(_vectors("axis", axis, 3, "axes"), _tensor("angle", angle)[..., None])
+    axis, angle = torch.broadcast_tensors(
+        _vectors("axis", axis, 3, "axes"), _tensor("angle", angle)[..., None]
+    )
     alpha, beta = xyz_to_angles(axis)
     frame = angles_to_matrix(alpha, beta, torch.zeros_like(alpha))
     return frame @ matrix_y(angle[..., 0]) @ frame.transpose(-1, -2)
@@ -402,8 +428,9 @@ def axis_angle_to_matrix(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tenso
 def matrix_to_axis_angle(R: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Axis and angle of rotation matrices, with the angle in ``[0, pi]``.
 
-    The axis is the unit vector along the antisymmetric part of ``R``; for angles close to ``pi``, where that part
-    vanishes, it is read from the symmetric part instead. The identity gives the axis ``(0, 0, 0)``.
+    The axis is the unit vector along the antisymmetric part of ``R``; for angles close to ``pi``, where that
+    part vanishes, it is read from the symmetric part instead. The angle is ``atan2(sin, cos)`` of the two
+    parts, accurate to rounding also near ``0`` and ``pi``. The identity gives the axis ``(0, 0, 0)``.
 
     Parameters
     ----------
@@ -423,8 +450,10 @@ def matrix_to_axis_angle(R: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """
     R = _rotations(R)
     cos = ((R.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1, 1)
-    angle = torch.acos(cos)
-    vee = torch.stack([R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1)
+    vee = torch.stack(
+        [R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1
+    )
+    angle = torch.atan2(vee.norm(dim=-1) / 2, cos)  # = arccos(cos), accurate also near 0 and pi
     axis = torch.nn.functional.normalize(vee, dim=-1)
     # near pi: R + R^T - 2 cos I = 2 (1 - cos) n n^T; its largest column is along n
     sym = R + R.transpose(-1, -2) - 2 * cos[..., None, None] * torch.eye(3, dtype=R.dtype, device=R.device)
@@ -435,7 +464,9 @@ def matrix_to_axis_angle(R: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.where(cos[..., None] < -0.9, n, axis), angle
 
 
-def angles_to_axis_angle(alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def angles_to_axis_angle(
+    alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor
+) -> tuple[torch.Tensor, ...]:
     """Axis and angle (in ``[0, pi]``) of the rotation given by Euler angles.
 
     Parameters
@@ -473,14 +504,18 @@ def axis_angle_to_angles(axis: torch.Tensor, angle: torch.Tensor) -> Angles:
 
     Examples
     --------
-    >>> [round(float(x), 4) for x in axis_angle_to_angles(torch.tensor([0.0, 1.0, 0.0]), torch.tensor(0.5))]
-    [0.5, 0.0, 0.0]
+    >>> angles = axis_angle_to_angles(torch.tensor([1.0, 0.0, 0.0]), torch.tensor(0.5))
+    >>> [round(float(x), 4) + 0.0 for x in angles]
+    [0.0, 0.5, 0.0]
     """
     return matrix_to_angles(axis_angle_to_matrix(axis, angle))
 
 
 def rand_axis_angle(
-    *shape: int, requires_grad: bool = False, dtype: torch.dtype | None = None, device: torch.device | None = None
+    *shape: int,
+    requires_grad: bool = False,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Random rotations, uniform on SO(3), as axis and angle (in ``[0, pi]``).
 
@@ -505,286 +540,11 @@ def rand_axis_angle(
     return axis.requires_grad_(requires_grad), angle.requires_grad_(requires_grad)
 
 
-def compose_axis_angle(
-    axis1: torch.Tensor, angle1: torch.Tensor, axis2: torch.Tensor, angle2: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Axis and angle of the composition (rotation 2 applied first), computed through quaternions.
-
-    Parameters
-    ----------
-    axis1, angle1 : torch.Tensor
-        the rotation applied second, shapes ``(..., 3)`` and ``(...)``
-    axis2, angle2 : torch.Tensor
-        the rotation applied first
-
-    Returns
-    -------
-    (axis, angle) : tuple of torch.Tensor
-        the angle in ``[0, 2 pi]`` (as from :func:`quaternion_to_axis_angle`)
-
-    Examples
-    --------
-    >>> y = torch.tensor([0.0, 1.0, 0.0])
-    >>> axis, angle = compose_axis_angle(y, torch.tensor(0.5), y, torch.tensor(0.25))
-    >>> axis, round(float(angle), 4)
-    (tensor([0., 1., 0.]), 0.75)
-    """
-    q = compose_quaternion(axis_angle_to_quaternion(axis1, angle1), axis_angle_to_quaternion(axis2, angle2))
-    return quaternion_to_axis_angle(q)
-
-
-# --- quaternions ---
-
-
-def identity_quaternion(
-    *shape: int, requires_grad: bool = False, dtype: torch.dtype | None = None, device: torch.device | None = None
-) -> torch.Tensor:
-    """The quaternion ``(1, 0, 0, 0)`` of the identity rotation.
-
-    Parameters
-    ----------
-    *shape : int
-    requires_grad : bool
-    dtype, device : optional
-
-    Returns
-    -------
-    torch.Tensor
-        tensor of shape ``(*shape, 4)``
-
-    Examples
-    --------
-    >>> identity_quaternion(2)
-    tensor([[1., 0., 0., 0.],
-            [1., 0., 0., 0.]])
-    """
-    shape = _check_shape(shape)
-    q = torch.zeros(*shape, 4, dtype=dtype, device=device)
-    q[..., 0] = 1
-    return q.requires_grad_(requires_grad)
-
-
-def rand_quaternion(
-    *shape: int, requires_grad: bool = False, dtype: torch.dtype | None = None, device: torch.device | None = None
-) -> torch.Tensor:
-    """Unit quaternions of random rotations, uniform on SO(3).
-
-    Parameters
-    ----------
-    *shape : int
-    requires_grad : bool
-    dtype, device : optional
-
-    Returns
-    -------
-    torch.Tensor
-        tensor of shape ``(*shape, 4)``
-
-    Examples
-    --------
-    >>> q = rand_quaternion(3)
-    >>> q.shape, bool(torch.allclose(q.norm(dim=-1), torch.ones(3)))
-    (torch.Size([3, 4]), True)
-    """
-    q = angles_to_quaternion(*rand_angles(*shape, dtype=dtype, device=device))
-    return q.requires_grad_(requires_grad)
-
-
-def compose_quaternion(q1: torch.Tensor, q2: torch.Tensor) -> torch.Tensor:
-    """Hamilton product ``q1 q2``: the rotation ``q2`` followed by ``q1``.
-
-    Parameters
-    ----------
-    q1, q2 : torch.Tensor
-        tensors of broadcastable shapes ``(..., 4)``
-
-    Returns
-    -------
-    torch.Tensor
-        tensor of shape ``(..., 4)``
-
-    Examples
-    --------
-    >>> i = torch.tensor([0.0, 1.0, 0.0, 0.0])
-    >>> j = torch.tensor([0.0, 0.0, 1.0, 0.0])
-    >>> compose_quaternion(i, j)
-    tensor([0., 0., 0., 1.])
-    """
-    q1, q2 = torch.broadcast_tensors(_vectors("q1", q1, 4, "quaternions"), _vectors("q2", q2, 4, "quaternions"))
-    w1, v1 = q1[..., :1], q1[..., 1:]
-    w2, v2 = q2[..., :1], q2[..., 1:]
-    w = w1 * w2 - (v1 * v2).sum(-1, keepdim=True)
-    v = w1 * v2 + w2 * v1 + torch.linalg.cross(v1, v2, dim=-1)
-    return torch.cat([w, v], dim=-1)
-
-
-def inverse_quaternion(q: torch.Tensor) -> torch.Tensor:
-    """The conjugate ``(w, -v)``: the inverse of a unit quaternion.
-
-    Parameters
-    ----------
-    q : torch.Tensor
-        tensor of shape ``(..., 4)``
-
-    Returns
-    -------
-    torch.Tensor
-        tensor of shape ``(..., 4)``
-
-    Examples
-    --------
-    >>> inverse_quaternion(torch.tensor([1.0, 2.0, 3.0, 4.0]))
-    tensor([ 1., -2., -3., -4.])
-    """
-    q = _vectors("q", q, 4, "quaternions")
-    return torch.cat([q[..., :1], -q[..., 1:]], dim=-1)
-
-
-def axis_angle_to_quaternion(xyz: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
-    """Quaternion ``(cos(t/2), sin(t/2) n)`` of the rotation by ``t = angle`` about ``n = xyz / |xyz|``.
-
-    Parameters
-    ----------
-    xyz : torch.Tensor
-        axes of shape ``(..., 3)``
-    angle : torch.Tensor
-        tensor of shape ``(...)``
-
-    Returns
-    -------
-    torch.Tensor
-        tensor of shape ``(..., 4)``
-
-    Examples
-    --------
-    >>> axis_angle_to_quaternion(torch.tensor([0.0, 0.0, 2.0]), torch.tensor(torch.pi / 2)).round(decimals=4)
-    tensor([0.7071, 0.0000, 0.0000, 0.7071])
-    """
-    xyz, angle = torch.broadcast_tensors(_vectors("xyz", xyz, 3, "axes"), _tensor("angle", angle)[..., None])
-    xyz = torch.nn.functional.normalize(xyz, p=2.0, dim=-1)
-    half = angle[..., :1] / 2
-    return torch.cat([torch.cos(half), torch.sin(half) * xyz], dim=-1)
-
-
-def quaternion_to_axis_angle(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Axis ``v / |v|`` and angle ``2 arccos(w)`` (in ``[0, 2 pi]``) of quaternions ``(w, v)``.
-
-    Parameters
-    ----------
-    q : torch.Tensor
-        tensor of shape ``(..., 4)``
-
-    Returns
-    -------
-    (axis, angle) : tuple of torch.Tensor
-        of shapes ``(..., 3)`` and ``(...)``
-
-    Examples
-    --------
-    >>> axis, angle = quaternion_to_axis_angle(torch.tensor([0.0, 0.0, 0.0, 1.0]))
-    >>> axis, round(float(angle), 4)
-    (tensor([0., 0., 1.]), 3.1416)
-    """
-    q = _vectors("q", q, 4, "quaternions")
-    angle = 2 * torch.acos(q[..., 0].clamp(-1, 1))
-    axis = torch.nn.functional.normalize(q[..., 1:], p=2.0, dim=-1)
-    return axis, angle
-
-
-def angles_to_quaternion(alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
-    """Quaternion of Euler angles: the product of the quaternions of ``Y(alpha)``, ``X(beta)``, ``Y(gamma)``.
-
-    Parameters
-    ----------
-    alpha, beta, gamma : torch.Tensor
-        tensors of broadcastable shapes ``(...)``
-
-    Returns
-    -------
-    torch.Tensor
-        tensor of shape ``(..., 4)``
-
-    Examples
-    --------
-    >>> angles_to_quaternion(torch.tensor(0.0), torch.tensor(torch.pi), torch.tensor(0.0)).round()
-    tensor([0., 1., 0., 0.])
-    """
-    alpha, beta, gamma = torch.broadcast_tensors(*_check_angles(alpha=alpha, beta=beta, gamma=gamma))
-    x = torch.tensor([1.0, 0.0, 0.0], dtype=alpha.dtype, device=alpha.device)
-    y = torch.tensor([0.0, 1.0, 0.0], dtype=alpha.dtype, device=alpha.device)
-    qa = axis_angle_to_quaternion(y, alpha)
-    qb = axis_angle_to_quaternion(x, beta)
-    qc = axis_angle_to_quaternion(y, gamma)
-    return compose_quaternion(qa, compose_quaternion(qb, qc))
-
-
-def quaternion_to_matrix(q: torch.Tensor) -> torch.Tensor:
-    """Rotation matrix of quaternions, through :func:`quaternion_to_axis_angle` (``q`` is not renormalized).
-
-    Parameters
-    ----------
-    q : torch.Tensor
-        tensor of shape ``(..., 4)``
-
-    Returns
-    -------
-    torch.Tensor
-        matrices of shape ``(..., 3, 3)``
-
-    Examples
-    --------
-    >>> quaternion_to_matrix(torch.tensor([0.0, 0.0, 0.0, 1.0])).round()
-    tensor([[-1.,  0.,  0.],
-            [ 0., -1.,  0.],
-            [ 0.,  0.,  1.]])
-    """
-    return axis_angle_to_matrix(*quaternion_to_axis_angle(q))
-
-
-def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
-    """Unit quaternion (with non-negative real part) of rotation matrices.
-
-    Parameters
-    ----------
-    R : torch.Tensor
-        rotation matrices of shape ``(..., 3, 3)``
-
-    Returns
-    -------
-    torch.Tensor
-        tensor of shape ``(..., 4)``
-
-    Examples
-    --------
-    >>> matrix_to_quaternion(torch.eye(3))
-    tensor([1., 0., 0., 0.])
-    """
-    return axis_angle_to_quaternion(*matrix_to_axis_angle(R))
-
-
-def quaternion_to_angles(q: torch.Tensor) -> Angles:
-    """Euler angles of quaternions.
-
-    Parameters
-    ----------
-    q : torch.Tensor
-        tensor of shape ``(..., 4)``
-
-    Returns
-    -------
-    (alpha, beta, gamma) : tuple of torch.Tensor
-
-    Examples
-    --------
-    >>> q = angles_to_quaternion(torch.tensor(0.1), torch.tensor(0.2), torch.tensor(0.3))
-    >>> [round(float(x), 4) for x in quaternion_to_angles(q)]
-    [0.1, 0.2, 0.3]
-    """
-    return matrix_to_angles(quaternion_to_matrix(q))
-
-
 def rand_matrix(
-    *shape: int, requires_grad: bool = False, dtype: torch.dtype | None = None, device: torch.device | None = None
+    *shape: int,
+    requires_grad: bool = False,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
 ) -> torch.Tensor:
     """Random rotation matrices, uniform on SO(3).
 

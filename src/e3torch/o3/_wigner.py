@@ -1,9 +1,9 @@
-"""Wigner D matrices of SO(3) in the real basis, the Lie algebra generators and the real/complex change of basis.
+"""Wigner D matrices of SO(3) in the real basis, Lie algebra generators, real/complex change of basis.
 
 Conventions (those of e3nn): the real basis of degree ``l`` is indexed by ``m = -l..l``; for ``l = 1`` it is
-``(x, y, z)``, so that ``wigner_D(1, a, b, c)`` is the rotation matrix ``angles_to_matrix(a, b, c)``. The ``y``
-axis is special: a rotation about ``y`` by ``t`` only mixes the components ``m`` and ``-m``, with ``cos(m t)`` and
-``sin(m t)``.
+``(x, y, z)``, so that ``wigner_D(1, a, b, c)`` is the rotation matrix ``angles_to_matrix(a, b, c)``. The
+``y`` axis is special: a rotation about ``y`` by ``t`` only mixes the components ``m`` and ``-m``, with
+``cos(m t)`` and ``sin(m t)``.
 
 Fast path: with ``Y(t)`` that rotation about ``y`` and ``X(b)`` the rotation about ``x``,
 ``D(a, b, c) = Y(a) X(b) Y(c)``. The middle factor is a trigonometric polynomial,
@@ -22,7 +22,7 @@ import torch
 from e3torch.o3._wigner_3j import check_degree
 from e3torch.o3._wigner_exact import real_d_half_pi_entries
 
-__all__ = ["change_basis_real_to_complex", "su2_generators", "so3_generators", "wigner_D"]
+__all__ = ["change_basis_real_to_complex", "so3_generators", "su2_generators", "wigner_D"]
 
 _COMPLEX = {
     torch.float32: torch.complex64,
@@ -39,7 +39,7 @@ def _complex_dtype(dtype: torch.dtype | None) -> torch.dtype:
     return _COMPLEX[dtype]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _change_basis_cached(l: int) -> torch.Tensor:
     q = torch.zeros(2 * l + 1, 2 * l + 1, dtype=torch.complex128, device="cpu")
     s = 1 / math.sqrt(2)
@@ -65,9 +65,9 @@ def change_basis_real_to_complex(
     r"""The unitary change of basis ``Q`` from e3nn's real basis to the complex spherical-harmonic basis.
 
     ``Q[m, i]`` maps the real component ``i`` to the complex component ``m`` (both ``-l..l``):
-    a real-basis operator is ``Q^H A Q`` for the complex-basis operator ``A``. The columns mix ``m`` and ``-m``
-    with weights :math:`1/\sqrt{2}`, and the whole matrix carries the phase :math:`(-i)^l` that makes the
-    Wigner 3j symbols real.
+    a real-basis operator is ``Q^H A Q`` for the complex-basis operator ``A``. The columns mix ``m`` and
+    ``-m`` with weights :math:`1/\sqrt{2}`, and the whole matrix carries the phase :math:`(-i)^l` that makes
+    the Wigner 3j symbols real.
 
     Parameters
     ----------
@@ -109,8 +109,8 @@ def su2_generators(j: float) -> torch.Tensor:
     r"""Generators of the spin-:math:`j` representation of :math:`SU(2)`, in the complex basis ``m = -j..j``.
 
     With :math:`J_x, J_y, J_z` the angular-momentum matrices (Condon-Shortley phase), the three generators are
-    :math:`(-i J_y, i J_z, i J_x)`: they act as rotations about the ``x``, ``y`` and ``z`` axes of e3nn's frame,
-    where ``y`` is the axis diagonal in this basis.
+    :math:`(-i J_y, i J_z, i J_x)`: they act as rotations about the ``x``, ``y`` and ``z`` axes of e3nn's
+    frame, where ``y`` is the axis diagonal in this basis.
 
     Parameters
     ----------
@@ -136,12 +136,14 @@ def su2_generators(j: float) -> torch.Tensor:
 
 
 def _su2_complex128(j: float) -> torch.Tensor:
-    n = int(round(2 * j)) + 1
+    n = round(2 * j) + 1
     m = torch.arange(n, dtype=torch.float64, device="cpu") - j
     raising = torch.sqrt(j * (j + 1) - m[:-1] * (m[:-1] + 1))  # <m+1| J+ |m>
     j_plus = torch.diag(raising, -1).to(torch.complex128)
     j_minus = j_plus.T
-    return torch.stack([(j_minus - j_plus) / 2, 1j * torch.diag(m).to(torch.complex128), 1j * (j_plus + j_minus) / 2])
+    return torch.stack(
+        [(j_minus - j_plus) / 2, 1j * torch.diag(m).to(torch.complex128), 1j * (j_plus + j_minus) / 2]
+    )
 
 
 def so3_generators(l: int) -> torch.Tensor:
@@ -174,9 +176,9 @@ def so3_generators(l: int) -> torch.Tensor:
     return torch.empty(g.shape).copy_(g)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _x_rotation_coefficients(l: int) -> torch.Tensor:
-    """``W`` of shape ``(2l+1, 2l+1, 2l+1)`` with ``X(b) = sum_f T_f(b) W[f]``, ``T = (1, cos kb, sin kb)``."""
+    """``W`` of shape ``(2l+1, (2l+1)**2)``: ``X(b) = sum_f T_f(b) W[f]`` with ``T = (1, cos kb, sin kb)``."""
     d = 2 * l + 1
     x_half_pi = torch.tensor(real_d_half_pi_entries(l), dtype=torch.float64, device="cpu")
     # K = X(pi/2) Y(pi/2) takes x to y; Y(pi/2) is a signed permutation, so K is exact.
@@ -215,7 +217,7 @@ def _check_angles(alpha: object, beta: object, gamma: object) -> None:
 
 
 def wigner_D(l: int, alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
-    r"""Wigner D matrix of degree :math:`l`: the real representation of the rotation :math:`Y(\alpha) X(\beta) Y(\gamma)`.
+    r"""Wigner D matrix of degree :math:`l`: the real representation of :math:`Y(\alpha) X(\beta) Y(\gamma)`.
 
     It satisfies :math:`D(\mathrm{id}) = 1`, :math:`D(R_1 R_2) = D(R_1) D(R_2)` and
     :math:`D(R^{-1}) = D(R)^T`; for ``l = 1`` it is the rotation matrix itself. The angles broadcast together;

@@ -27,7 +27,7 @@ def check_degree(name: str, l: object) -> int:
     return int(l)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _wigner_3j_cached(l1: int, l2: int, l3: int) -> torch.Tensor:
     out = torch.zeros(2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1, dtype=torch.float64, device="cpu")
     entries = real_wigner_3j_entries(l1, l2, l3)
@@ -55,8 +55,8 @@ def wigner_3j(
 
         C_{lmn} = C_{ijk} D^{l_1}_{il}(g) D^{l_2}_{jm}(g) D^{l_3}_{kn}(g) \qquad \forall g \in SO(3),
 
-    with :math:`D` given by :func:`wigner_D`, and has unit Frobenius norm, :math:`C_{ijk} C_{ijk} = 1`. It is the
-    real-basis form of the Clebsch-Gordan coefficients :math:`\langle l_1 m_1 l_2 m_2 | l_3 m_3 \rangle`
+    with :math:`D` given by :func:`wigner_D`, and has unit Frobenius norm, :math:`C_{ijk} C_{ijk} = 1`. It is
+    the real-basis form of the Clebsch-Gordan coefficients :math:`\langle l_1 m_1 l_2 m_2 | l_3 m_3 \rangle`
     (Condon-Shortley phase), with e3nn's change of basis and sign convention. The values are derived in exact
     rational arithmetic and rounded to float64 once; the result is cached, and each call returns a fresh copy.
 
@@ -91,7 +91,8 @@ def wigner_3j(
     if not abs(l1 - l2) <= l3 <= l1 + l2:
         raise ValueError(
             f"wigner_3j({l1}, {l2}, {l3}): expected degrees satisfying the triangle condition "
-            f"|l1 - l2| <= l3 <= l1 + l2, got |{l1} - {l2}| = {abs(l1 - l2)} and l1 + l2 = {l1 + l2} for l3 = {l3}"
+            f"|l1 - l2| <= l3 <= l1 + l2, got |{l1} - {l2}| = {abs(l1 - l2)} and l1 + l2 = {l1 + l2} "
+            f"for l3 = {l3}"
         )
     cached = _wigner_3j_float64(l1, l2, l3)
     return torch.empty(cached.shape, dtype=dtype, device=device).copy_(cached)

@@ -4,12 +4,12 @@ Every constant here is a signed square root of a rational number, ``t * sqrt(r)`
 :class:`fractions.Fraction`. It is computed exactly and rounded to a float once, by :func:`signed_sqrt`.
 
 The real basis of e3nn (and e3torch) is related to the complex basis of the spherical harmonics
-:math:`|l, m\\rangle` by the unitary matrix ``Q = change_basis_real_to_complex(l)``, indexed ``Q[m, i]`` (complex
-index ``m`` first, real index ``i`` second, both running over ``-l..l``). Its only non-zero entries are
-``Q[m, i]`` with ``|m| = |i|``, and each is ``(-i)**l * i**p / sqrt(2)`` (``1`` for ``m = i = 0``) for the
-integer ``p`` given by :func:`real_basis_phase`. Because the magnitude of every Clebsch-Gordan coefficient and of
-every entry of the small Wigner matrix :math:`d^l(\\pi/2)` only depends on ``|m|``, the few complex terms that
-combine into one real-basis entry share one square root, so the real-basis entries stay exact.
+:math:`|l, m\\rangle` by the unitary matrix ``Q = change_basis_real_to_complex(l)``, indexed ``Q[m, i]``
+(complex index ``m`` first, real index ``i`` second, both running over ``-l..l``). Its only non-zero entries
+are ``Q[m, i]`` with ``|m| = |i|``, and each is ``(-i)**l * i**p / sqrt(2)`` (``1`` for ``m = i = 0``) for the
+integer ``p`` given by :func:`real_basis_phase`. Because the magnitude of every Clebsch-Gordan coefficient and
+of every entry of the small Wigner matrix :math:`d^l(\\pi/2)` only depends on ``|m|``, the few complex terms
+that combine into one real-basis entry share one square root, so the real-basis entries stay exact.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-__all__ = ["real_basis_phase", "signed_sqrt", "real_wigner_3j_entries", "real_d_half_pi_entries"]
+__all__ = ["real_basis_phase", "real_d_half_pi_entries", "real_wigner_3j_entries", "signed_sqrt"]
 
 _RE = (1, 0, -1, 0)  # real part of i**p for p = 0, 1, 2, 3
 _IM = (0, 1, 0, -1)  # imaginary part of i**p
@@ -70,13 +70,20 @@ def _signs(mu: int) -> tuple[int, ...]:
 
 
 def _cg_sum(j1: int, m1: int, j2: int, m2: int, j3: int) -> Fraction:
-    """The alternating sum of Racah's formula for :math:`\\langle j_1 m_1 j_2 m_2 | j_3, m_1 + m_2\\rangle`."""
+    """The alternating sum in Racah's formula for :math:`\\langle j_1 m_1 j_2 m_2 | j_3, m_1+m_2\\rangle`."""
     f = math.factorial
     kmin = max(0, j2 - j3 - m1, j1 - j3 + m2)
     kmax = min(j1 + j2 - j3, j1 - m1, j2 + m2)
     total = Fraction(0)
     for k in range(kmin, kmax + 1):
-        den = f(k) * f(j1 + j2 - j3 - k) * f(j1 - m1 - k) * f(j2 + m2 - k) * f(j3 - j2 + m1 + k) * f(j3 - j1 - m2 + k)
+        den = (
+            f(k)
+            * f(j1 + j2 - j3 - k)
+            * f(j1 - m1 - k)
+            * f(j2 + m2 - k)
+            * f(j3 - j2 + m1 + k)
+            * f(j3 - j1 - m2 + k)
+        )
         total += Fraction(-1 if k % 2 else 1, den)
     return total
 
@@ -92,10 +99,11 @@ def _cg_radicand(j1: int, m1: int, j2: int, m2: int, j3: int) -> Fraction:
 def real_wigner_3j_entries(l1: int, l2: int, l3: int) -> list[tuple[int, int, int, float]]:
     """The non-zero entries ``(i1, i2, i3, value)`` of the real-basis, unit-norm Wigner 3j tensor.
 
-    The tensor is ``C[i1, i2, i3] = sum CG[m1, m2, m3] Q1[m1, i1] Q2[m2, i2] conj(Q3[m3, i3]) / sqrt(2 l3 + 1)``
-    with ``CG`` the Clebsch-Gordan coefficients :math:`\\langle l_1 m_1 l_2 m_2 | l_3 m_3\\rangle` (Condon-Shortley
-    phase); it is real and of unit Frobenius norm. Indices run over ``-l..l``. The triple must satisfy the
-    triangle condition (checked by the caller).
+    The tensor is ``C[i1, i2, i3] = sum CG[m1, m2, m3] Q1[m1, i1] Q2[m2, i2] conj(Q3[m3, i3])``
+    ``/ sqrt(2 l3 + 1)`` with ``CG`` the Clebsch-Gordan coefficients
+    :math:`\\langle l_1 m_1 l_2 m_2 | l_3 m_3\\rangle` (Condon-Shortley phase); it is real and of unit
+    Frobenius norm. Indices run over ``-l..l``. The triple must satisfy the triangle condition (checked by the
+    caller).
 
     Examples
     --------
@@ -148,8 +156,8 @@ def _d_half_pi_sum(l: int, m1: int, m2: int) -> Fraction:
 def real_d_half_pi_entries(l: int) -> list[list[float]]:
     """The real-basis matrix ``Q^H d^l(pi/2) Q``: the representation of a rotation by ``pi/2`` about ``x``.
 
-    Here ``d^l(beta) = exp(-i beta J_y)`` is the small Wigner matrix (Condon-Shortley phase) and ``Q`` the change
-    of basis :func:`~e3torch.o3.change_basis_real_to_complex`. Rows and columns run over ``-l..l``.
+    Here ``d^l(beta) = exp(-i beta J_y)`` is the small Wigner matrix (Condon-Shortley phase) and ``Q`` the
+    change of basis :func:`~e3torch.o3.change_basis_real_to_complex`. Rows and columns run over ``-l..l``.
 
     Examples
     --------
