@@ -29,12 +29,12 @@ def _executor_class(name: str) -> type[torch.nn.Module]:
     return FastExecutor if name == "fast" else NaiveExecutor
 
 
-def _e3nn_constant_keys(plan: TensorProductPlan) -> dict[str, tuple[Any, ...]]:
-    """Names of the constants e3nn 0.6.0 stores per generated function, and how to rebuild each of them.
+def _e3nn_constant_keys(plan: TensorProductPlan, right: bool) -> dict[str, tuple[Any, ...]]:
+    """Names of the constants e3nn 0.6.0 stores for its generated ``left_right`` (or ``right``) code, and their sources.
 
-    e3nn keeps a Wigner 3j buffer ``_w3j_{l1}_{l2}_{l3}`` for every path of nonzero size except its specialized ones
-    (a weighted path with a scalar operand or output, any ``uvv`` path with one, and ``uuu`` 1 x 1 -> 1), and a
-    ``_triu_indices_{mul}`` buffer for the ``u < v`` modes.
+    e3nn keeps a Wigner 3j buffer ``_w3j_{l1}_{l2}_{l3}`` for every path of nonzero size except the ones its code
+    specializes (observed: paths with a scalar operand or output in some modes, and ``uuu`` 1 x 1 -> 1 in
+    ``left_right``), and a ``_triu_indices_{mul}`` buffer for the ``u < v`` modes.
     """
     keys: dict[str, tuple[Any, ...]] = {}
     for path in plan.paths:
@@ -42,8 +42,11 @@ def _e3nn_constant_keys(plan: TensorProductPlan) -> dict[str, tuple[Any, ...]]:
         if 0 in (b1.size, b2.size, bo.size):
             continue
         scalar = 0 in (b1.l, b2.l, bo.l)
-        special = scalar and (path.mode in ("uvw", "uvv") or (path.has_weight and path.mode in ("uvu", "uuw")))
-        special = special or (path.mode == "uuu" and (scalar or (b1.l, b2.l, bo.l) == (1, 1, 1)))
+        if right:
+            special = scalar and (path.mode in ("uvw", "uuu") or (path.has_weight and path.mode in ("uvu", "uvv")))
+        else:
+            special = scalar and (path.mode in ("uvw", "uvv") or (path.has_weight and path.mode in ("uvu", "uuw")))
+            special = special or (path.mode == "uuu" and (scalar or (b1.l, b2.l, bo.l) == (1, 1, 1)))
         if not special:
             keys.setdefault(f"_w3j_{b1.l}_{b2.l}_{bo.l}", ("w3j", path))
         if path.mode in ("uvu<v", "u<vw"):
@@ -173,14 +176,17 @@ class TensorProduct(torch.nn.Module):
         mask = [torch.full((b.size,), float(i in reached)) for i, b in enumerate(plan.out)]
         self.register_buffer("output_mask", torch.cat(mask) if mask else torch.ones(0))
 
+        # plain numbers for forward: no Irreps objects at call time
+        self._in1_dim, self._in2_dim, self._out_dim = plan.dim_in1, plan.dim_in2, plan.dim_out
+        self._irreps_names = (str(self.irreps_in1), str(self.irreps_in2), str(self.irreps_out))
+        self._weighted_shapes = tuple(tuple(ins.path_shape) for ins in self.instructions if ins.has_weight)
         self._executor = executor_class(plan)
         self._executor_name = executor_class.__name__
-        constants = _e3nn_constant_keys(plan)
         self._e3nn_constants = {
             f"{module}.{key}": value
-            for module, flag in zip(_E3NN_CODE_MODULES, (compile_left_right, compile_right))
+            for module, flag, right in zip(_E3NN_CODE_MODULES, (compile_left_right, compile_right), (False, True))
             if flag
-            for key, value in constants.items()
+            for key, value in _e3nn_constant_keys(plan, right).items()
         }
 
     # ----------------------------------------------------------------------------------------------- state_dict
@@ -204,10 +210,10 @@ class TensorProduct(torch.nn.Module):
     def _get_weights(self, weight: torch.Tensor | Sequence[torch.Tensor] | None) -> torch.Tensor:
         if weight is None:
             if self.weight_numel > 0 and not self.internal_weights:
+                shape = f"({self.weight_numel},)" if self.shared_weights else f"(..., {self.weight_numel})"
                 raise ValueError(
                     "weights must be provided when the TensorProduct does not have internal_weights: expected a "
-                    f"weight of shape {'' if self.shared_weights else '(..., '}{self.weight_numel}"
-                    f"{',)' if self.shared_weights else ')'}, got None"
+                    f"weight of shape {shape}, got None"
                 )
             if self.weight_numel == 0:
                 return self.output_mask.new_zeros(0)  # no batch dimension, even for unshared weights
@@ -229,7 +235,7 @@ class TensorProduct(torch.nn.Module):
         return weight
 
     def _concat_weights(self, weights: Sequence[torch.Tensor]) -> torch.Tensor:
-        shapes = [ins.path_shape for ins in self.instructions if ins.has_weight]
+        shapes = self._weighted_shapes
         if len(weights) != len(shapes):
             raise ValueError(f"expected a list of {len(shapes)} weight tensors, got {len(weights)}")
         flat = []
@@ -305,18 +311,20 @@ class TensorProduct(torch.nn.Module):
                 yield (i, ins, view) if yield_instruction else view
 
     # ---------------------------------------------------------------------------------------------- evaluation
-    def _check_last_dim(self, name: str, x: torch.Tensor, irreps: Irreps) -> None:
+    def _check_last_dim(self, name: str, x: torch.Tensor, operand: int) -> None:
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"expected {name} to be a torch.Tensor, got {type(x).__name__}")
-        if x.dim() == 0 or x.shape[-1] != irreps.dim:
+        dim = (self._in1_dim, self._in2_dim)[operand]
+        if x.dim() == 0 or x.shape[-1] != dim:
             raise ValueError(
-                f"expected {name} with last dimension {irreps.dim} (irreps {irreps}), got shape {tuple(x.shape)}"
+                f"expected {name} with last dimension {dim} (irreps {self._irreps_names[operand]}), "
+                f"got shape {tuple(x.shape)}"
             )
 
     def _run(self, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, batch: tuple[int, ...]) -> torch.Tensor:
         """Broadcast to ``batch``, flatten to 2-D, execute and restore the batch shape."""
         z = math.prod(batch)
-        d_out = self.irreps_out.dim
+        d_out = self._out_dim
         if z == 0 or d_out == 0:
             return x.new_zeros(batch + (d_out,)) + 0 * (x.sum() + y.sum() + weight.sum())
         x = x.expand(batch + x.shape[-1:]).reshape(z, x.shape[-1])
@@ -356,8 +364,8 @@ class TensorProduct(torch.nn.Module):
         >>> tp(x, x)  # |x|^2 / sqrt(3) with component normalization
         tensor([8.0829])
         """
-        self._check_last_dim("x (input 1)", x, self.irreps_in1)
-        self._check_last_dim("y (input 2)", y, self.irreps_in2)
+        self._check_last_dim("x (input 1)", x, 0)
+        self._check_last_dim("y (input 2)", y, 1)
         weight = self._get_weights(weight)
         shapes = [("x", x.shape[:-1]), ("y", y.shape[:-1])]
         if not self.shared_weights and weight.dim() >= 2:
@@ -390,14 +398,14 @@ class TensorProduct(torch.nn.Module):
         >>> torch.allclose(tp.right(torch.ones(1)), torch.eye(6))
         True
         """
-        self._check_last_dim("y (input 2)", y, self.irreps_in2)
+        self._check_last_dim("y (input 2)", y, 1)
         weight = self._get_weights(weight)
         shapes = [("y", y.shape[:-1])]
         unshared = not self.shared_weights and weight.dim() >= 2
         if unshared:
             shapes.append(("weight", weight.shape[:-1]))
         batch = _broadcast_batch(shapes)
-        d1 = self.irreps_in1.dim
+        d1 = self._in1_dim
         eye = torch.eye(d1, dtype=y.dtype, device=y.device)
         x = eye.reshape((1,) * len(batch) + (d1, d1))
         y = y.reshape(y.shape[:-1] + (1,) + y.shape[-1:])
