@@ -77,7 +77,9 @@ def _inputs(tp: e3nn_o3.TensorProduct, z: int, shared: bool, seed: int = 0) -> t
     return x1, x2, w
 
 
-BACKEND_LIST = ["torch"]
+from e3torch._kernels import tensor_product_ops_available
+
+BACKEND_LIST = ["torch", pytest.param("cpp", marks=pytest.mark.skipif(not tensor_product_ops_available(), reason="no compiled kernels"))]
 
 
 @pytest.mark.parametrize("backend", BACKEND_LIST)
@@ -107,3 +109,102 @@ def test_bad_arguments() -> None:
         FastExecutor(plan, backend="fast")
     with pytest.raises(TypeError, match="plan must be a TensorProductPlan, got dict"):
         FastExecutor({}, backend="torch")  # type: ignore[arg-type]
+
+
+def _executors(name: str, shared: bool) -> tuple[e3nn_o3.TensorProduct, FastExecutor, FastExecutor]:
+    tp = _e3nn_tp(name, shared)
+    plan = plan_from_e3nn(tp)
+    return tp, FastExecutor(plan, dtype=torch.float64, backend="torch"), FastExecutor(plan, backend="cpp")
+
+
+def _first_and_second_derivatives(ex: FastExecutor, x1, x2, w, seed: int = 1):  # noqa: ANN001, ANN202
+    """Gradients of a random linear functional of the output, and of a random functional of those gradients."""
+    g = torch.Generator().manual_seed(seed)
+    x1, x2, w = (t.detach().clone().requires_grad_() for t in (x1, x2, w))
+    out = ex(x1, x2, w)
+    first = torch.autograd.grad((out * torch.randn(out.shape, generator=g)).sum(), (x1, x2, w), create_graph=True)
+    probe = sum((f * torch.randn(f.shape, generator=g)).sum() for f in first)
+    second = torch.autograd.grad(probe, (x1, x2, w))
+    return out, first, second
+
+
+requires_kernels = pytest.mark.skipif(not tensor_product_ops_available(), reason="no compiled kernels")
+
+
+@requires_kernels
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("name", list(MODE_CASES))
+def test_cpp_derivatives_match_torch(name: str, shared: bool) -> None:
+    tp, ex_torch, ex_cpp = _executors(name, shared)
+    x1, x2, w = _inputs(tp, 19, shared, seed=3)
+    for a, b in zip(_first_and_second_derivatives(ex_cpp, x1, x2, w), _first_and_second_derivatives(ex_torch, x1, x2, w)):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+
+
+@requires_kernels
+@pytest.mark.parametrize("name", ["uvw", "uvu_mul2", "uuw", "uvu<v", "u<vw"])
+def test_cpp_gradgradcheck(name: str) -> None:
+    shared = name in ("uvw", "u<vw")
+    tp, _, ex = _executors(name, shared)
+    inputs = tuple(t.requires_grad_() for t in _inputs(tp, 3, shared, seed=5))
+    assert torch.autograd.gradcheck(ex, inputs)
+    assert torch.autograd.gradgradcheck(ex, inputs)
+
+
+@requires_kernels
+def test_cpp_float32_close_to_float64() -> None:
+    tp, _, ex = _executors("uvu", False)
+    x1, x2, w = _inputs(tp, 40, False)
+    ref = ex(x1, x2, w)
+    out = ex.float()(x1.float(), x2.float(), w.float())
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out.double(), ref, atol=1e-5, rtol=1e-5)
+
+
+@requires_kernels
+def test_cpp_strided_inputs_and_empty_batch() -> None:
+    tp, ex_torch, ex = _executors("uvw", False)
+    x1, x2, w = _inputs(tp, 21, False)
+    wide = torch.randn(21, 2 * tp.irreps_in1.dim)
+    x1s = wide[:, 3 : 3 + tp.irreps_in1.dim]  # row stride larger than the row
+    torch.testing.assert_close(ex(x1s, x2, w), ex_torch(x1s, x2, w), atol=1e-10, rtol=0)
+    torch.testing.assert_close(ex(x1.t().contiguous().t(), x2, w), ex_torch(x1, x2, w), atol=1e-10, rtol=0)
+    x1, x2, w = (t[:0].requires_grad_() for t in (x1, x2, w))
+    out = ex(x1, x2, w)
+    assert out.shape == (0, tp.irreps_out.dim)
+    grads = torch.autograd.grad(out.sum(), (x1, x2, w))
+    assert [tuple(g.shape) for g in grads] == [(0, tp.irreps_in1.dim), (0, tp.irreps_in2.dim), (0, tp.weight_numel)]
+
+
+@requires_kernels
+def test_cpp_shared_weight_gradient_empty_batch_is_zero() -> None:
+    tp, _, ex = _executors("uvu", True)
+    x1, x2, w = _inputs(tp, 0, True)
+    w.requires_grad_()
+    (grad,) = torch.autograd.grad(ex(x1, x2, w).sum(), (w,))
+    assert grad.shape == (tp.weight_numel,) and not grad.any()
+
+
+@requires_kernels
+def test_cpp_compile_fullgraph_and_export() -> None:
+    tp, ex_torch, ex = _executors("uvu", False)
+    x1, x2, w = _inputs(tp, 9, False)
+    compiled = torch.compile(ex, fullgraph=True, backend="aot_eager")
+    x2c, x2t = x2.clone().requires_grad_(), x2.clone().requires_grad_()
+    out = compiled(x1, x2c, w)
+    torch.testing.assert_close(out, ex_torch(x1, x2, w), atol=1e-10, rtol=0)
+    out.pow(2).sum().backward()  # the backward of a compiled graph runs the registered autograd formula
+    ex_torch(x1, x2t, w).pow(2).sum().backward()
+    torch.testing.assert_close(x2c.grad, x2t.grad, atol=1e-10, rtol=0)
+    exported = torch.export.export(ex, (x1, x2, w))
+    assert any("e3torch_tp" in str(n.target) for n in exported.graph.nodes)
+    torch.testing.assert_close(exported.module()(x1, x2, w), ex_torch(x1, x2, w), atol=1e-10, rtol=0)
+
+
+def test_no_weights() -> None:
+    tp = e3nn_o3.TensorProduct("2x1o", "2x1o", "2x0e+2x1e", [(0, 0, 0, "uuu", False), (0, 0, 1, "uvu", False)][:1])
+    plan = plan_from_e3nn(tp)
+    x1, x2 = torch.randn(5, 6), torch.randn(5, 6)
+    for backend in ["torch"] + (["cpp"] if tensor_product_ops_available() else []):
+        ex = FastExecutor(plan, dtype=torch.float64, backend=backend)
+        torch.testing.assert_close(ex(x1, x2), tp(x1, x2), atol=1e-10, rtol=0)

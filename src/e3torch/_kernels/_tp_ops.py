@@ -1,0 +1,246 @@
+"""Python side of the compiled tensor product: plan encoding, fake implementation, autograd.
+
+The C++ operator ``e3torch_tp::apply(a, b, c, tab_i, tab_f, target, shared, weighted_only, d1, d2, d3, nw)``
+computes one partial derivative of the scalar ``<G, TP(x1, x2, W)>`` (of its weighted paths only, if
+``weighted_only``): ``target`` 2 is the product, 0, 1 and 3 its transposes with respect
+to ``x1``, ``x2`` and ``W``; ``(a, b, c)`` are the other three operands in the order ``(x1, x2, G, W)``. Because the
+product is multilinear, the derivative of any of the four with respect to any operand is again one of the four
+(with that operand's slot taken by the incoming gradient), so the autograd formula below is itself differentiable
+to any order.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from e3torch.o3._tensor_product._plan import Path, TensorProductPlan
+
+__all__ = ["encode_plan", "tensor_product", "register"]
+
+VERSION = 1
+HEADER = 16
+PATH_RECORD = 32
+DIRECT_FOLD, DIRECT_ELEM, WEIGHT_FOLD, WEIGHT_ELEM = 0, 1, 2, 3
+
+Entry = tuple[int, int, int, int]  # (channel of A, channel of B, channel of the target, weight index or -1)
+
+
+def _pair_index(m: int) -> dict[tuple[int, int], int]:
+    return {(u, v): n for n, (u, v) in enumerate((u, v) for u in range(m) for v in range(u + 1, m))}
+
+
+def _layout(plan: TensorProductPlan, path: Path) -> tuple[int, int, int, list[tuple[int, list[Entry]]]]:
+    """(kind, role of A, Q, groups): how the kernels walk the channels of ``path``.
+
+    ``groups`` lists ``(b, entries)``: fold paths fold channel ``b`` of B into the CG values once per group;
+    elementwise paths have one group with ``b = -1``. For weighted paths the target channel is ``q``, the row of the
+    ``(Q, mul_out)`` weight matrix, and the entries carry no weight.
+    """
+    m1, m2 = plan.in1[path.i_in1].mul, plan.in2[path.i_in2].mul
+    mode, hw = path.mode, path.has_weight
+    if mode == "uvw":
+        if m2 <= m1:  # fold x2 (B = x2, A = x1)
+            return WEIGHT_FOLD, 0, m1 * m2, [(v, [(u, v, u * m2 + v, -1) for u in range(m1)]) for v in range(m2)]
+        return WEIGHT_FOLD, 1, m1 * m2, [(u, [(v, u, u * m2 + v, -1) for v in range(m2)]) for u in range(m1)]
+    if mode == "u<vw":
+        pairs = _pair_index(m1)
+        groups = [(u, [(v, u, pairs[u, v], -1) for v in range(u + 1, m1)]) for u in range(m1)]
+        return WEIGHT_FOLD, 1, len(pairs), groups
+    if mode == "uuw":
+        if hw:
+            return WEIGHT_ELEM, 0, m1, [(-1, [(u, u, u, -1) for u in range(m1)])]
+        return DIRECT_ELEM, 0, 0, [(-1, [(u, u, 0, -1) for u in range(m1)])]
+    if mode == "uuu":
+        return DIRECT_ELEM, 0, 0, [(-1, [(u, u, u, u if hw else -1) for u in range(m1)])]
+
+    def wi(index: int) -> int:
+        return index if hw else -1
+
+    if mode == "uvu":
+        return DIRECT_FOLD, 0, 0, [(v, [(u, v, u, wi(u * m2 + v)) for u in range(m1)]) for v in range(m2)]
+    if mode == "uvv":
+        return DIRECT_FOLD, 1, 0, [(u, [(v, u, v, wi(u * m2 + v)) for v in range(m2)]) for u in range(m1)]
+    if mode == "uvuv":
+        if m2 <= m1:
+            groups = [(v, [(u, v, u * m2 + v, wi(u * m2 + v)) for u in range(m1)]) for v in range(m2)]
+            return DIRECT_FOLD, 0, 0, groups
+        return DIRECT_FOLD, 1, 0, [(u, [(v, u, u * m2 + v, wi(u * m2 + v)) for v in range(m2)]) for u in range(m1)]
+    if mode == "uvu<v":
+        pairs = _pair_index(m1)
+        groups = [(u, [(v, u, pairs[u, v], wi(pairs[u, v])) for v in range(u + 1, m1)]) for u in range(m1)]
+        return DIRECT_FOLD, 1, 0, groups
+    raise ValueError(f"unknown connection mode {mode!r}")
+
+
+def _starts(keys: list[int], n: int) -> list[int]:
+    """Group starts (length n + 1) of a list sorted by ``keys`` with values in [0, n)."""
+    counts = [0] * (n + 1)
+    for key in keys:
+        counts[key + 1] += 1
+    for i in range(n):
+        counts[i + 1] += counts[i]
+    return counts
+
+
+def encode_plan(plan: TensorProductPlan) -> tuple[torch.Tensor, torch.Tensor]:
+    """The int32 and float64 tables of ``plan`` read by the C++ kernels.
+
+    Parameters
+    ----------
+    plan : TensorProductPlan
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``(tab_i, tab_f)``: the int32 layout (header, one fixed record per path, variable-length lists) and the
+        CG values with the path coefficients folded in.
+
+    Examples
+    --------
+    >>> from e3torch.o3._tensor_product._plan import Block, Path, TensorProductPlan
+    >>> cg = tuple((i, i, 0, 3 ** -0.5) for i in range(3))
+    >>> plan = TensorProductPlan((Block(2, 1, -1, 0),), (Block(1, 1, -1, 0),), (Block(2, 0, 1, 0),),
+    ...                          (Path(0, 0, 0, "uvu", True, 0, (2, 1), 1.0, cg),), 2)
+    >>> tab_i, tab_f = encode_plan(plan)
+    >>> tab_i[:7].tolist(), tab_f.shape
+    ([1, 1, 6, 3, 2, 2, 2], torch.Size([3]))
+    """
+    data: list[int] = []
+    values: list[float] = []
+    records: list[list[int]] = []
+    base = HEADER + PATH_RECORD * len(plan.paths)
+    nwd = max_pairs = max_t = max_gt = max_da = 0
+
+    def put(items: list[int]) -> int:
+        data.extend(items)
+        return base + len(data) - len(items)
+
+    for path in plan.paths:
+        kind, role_a, q, groups = _layout(plan, path)
+        blocks = (plan.in1[path.i_in1], plan.in2[path.i_in2])
+        ba, bb, bo = blocks[role_a], blocks[1 - role_a], plan.out[path.i_out]
+        da, db, d3 = ba.dim, bb.dim, bo.dim
+        cg = [((i, j) if role_a == 0 else (j, i)) + (k, v * path.coefficient) for i, j, k, v in path.cg]
+        pairs = sorted({(ia, k) for ia, _, k, _ in cg}, key=lambda p: (p[1], p[0]))
+        pair_of = {p: n for n, p in enumerate(pairs)}
+        first = len(values)
+        values.extend(v for *_, v in cg)
+        nnz = [(ia, ib, k, pair_of[ia, k], first + n) for n, (ia, ib, k, _) in enumerate(cg)]
+        by_k = sorted(nnz, key=lambda e: (e[2], e[0], e[1]))
+        by_a = sorted(nnz, key=lambda e: (e[0], e[2], e[1]))
+        by_b = sorted(nnz, key=lambda e: (e[1], e[0], e[2]))
+        pia = sorted(range(len(pairs)), key=lambda n: pairs[n])
+        entries: list[int] = []
+        group_rows: list[int] = []
+        for b, group in groups:
+            group_rows += [b, len(entries) // 4, len(group)]
+            for entry in group:
+                entries.extend(entry)
+        weighted = kind in (WEIGHT_FOLD, WEIGHT_ELEM)
+        wexp = -1
+        if path.has_weight and not weighted:
+            wexp, nwd = nwd, nwd + path.weight_numel
+        max_pairs = max(max_pairs, len(pairs))
+        max_da = max(max_da, da)
+        if weighted:
+            max_t, max_gt = max(max_t, q * d3), max(max_gt, d3 * bo.mul)
+        record = [
+            kind, role_a, ba.offset, da, bb.offset, db, bo.offset, d3, bo.mul, q, int(path.has_weight),
+            path.weight_offset, wexp, len(nnz),
+            put([x for e in by_k for x in e]), put([x for e in by_a for x in e]), put([x for e in by_b for x in e]),
+            put(_starts([e[2] for e in by_k], d3)), put(_starts([e[0] for e in by_a], da)),
+            put(_starts([e[1] for e in by_b], db)),
+            len(pairs), put([x for p in pairs for x in p]), put(_starts([p[1] for p in pairs], d3)),
+            put(pia), put(_starts([pairs[n][0] for n in pia], da)),
+            len(groups), put(group_rows), len(entries) // 4, put(entries), path.weight_numel,
+        ]  # fmt: skip
+        records.append(record + [0] * (PATH_RECORD - len(record)))
+    header = [VERSION, len(plan.paths), plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel, nwd,
+              max_pairs, max_t, max_gt, max_da, HEADER]  # fmt: skip
+    table = header + [0] * (HEADER - len(header)) + [x for r in records for x in r] + data
+    if max(table, default=0) >= 2**31:
+        raise ValueError(f"tensor product too large for the kernels' int32 tables (an index reaches {max(table)})")
+    return torch.tensor(table, dtype=torch.int32), torch.tensor(values, dtype=torch.float64)
+
+
+def _fake(a, b, c, tab_i, tab_f, target, shared, weighted_only, d1, d2, d3, nw):  # noqa: ANN001, ANN202
+    dims = (d1, d2, d3, nw)
+    if target == 3 and shared:
+        return a.new_empty(nw)
+    return a.new_empty(a.shape[0], dims[target])
+
+
+def _setup_context(ctx, inputs, output) -> None:  # noqa: ANN001
+    a, b, c, tab_i, tab_f, target, shared, weighted_only, d1, d2, d3, nw = inputs
+    ctx.save_for_backward(a, b, c, tab_i, tab_f)
+    ctx.meta = (target, shared, weighted_only, d1, d2, d3, nw)
+
+
+def _backward(ctx, grad: torch.Tensor):  # noqa: ANN001, ANN202
+    a, b, c, tab_i, tab_f = ctx.saved_tensors
+    target, shared, weighted_only, d1, d2, d3, nw = ctx.meta
+    roles = [r for r in range(4) if r != target]
+    by_role = dict(zip(roles, (a, b, c)))
+    by_role[target] = grad
+    grads: list[torch.Tensor | None] = []
+    for slot, role in enumerate(roles):
+        if not ctx.needs_input_grad[slot]:
+            grads.append(None)
+            continue
+        operands = [by_role[r] for r in range(4) if r != role]
+        # Paths without weights do not depend on W: a derivative that went through W sees only weighted paths.
+        only = weighted_only or role == 3 or target == 3
+        grads.append(torch.ops.e3torch_tp.apply(*operands, tab_i, tab_f, role, shared, only, d1, d2, d3, nw))
+    return (*grads, None, None, None, None, None, None, None, None, None)
+
+
+@functools.lru_cache(maxsize=None)
+def register() -> None:
+    """Register the fake (meta) implementation and the autograd formula of ``e3torch_tp::apply`` (once).
+
+    Examples
+    --------
+    >>> from e3torch._kernels import tensor_product_ops_available
+    >>> tensor_product_ops_available() in (True, False)
+    True
+    """
+    torch.library.register_fake("e3torch_tp::apply")(_fake)
+    torch.library.register_autograd("e3torch_tp::apply", _backward, setup_context=_setup_context)
+
+
+def tensor_product(
+    x1: torch.Tensor,
+    x2: torch.Tensor,
+    weight: torch.Tensor,
+    tab_i: torch.Tensor,
+    tab_f: torch.Tensor,
+    plan: TensorProductPlan,
+) -> torch.Tensor:
+    """The product ``(Z, dim_out)`` through the compiled operator (differentiable to any order).
+
+    Parameters
+    ----------
+    x1, x2 : torch.Tensor
+        ``(Z, plan.dim_in1)`` and ``(Z, plan.dim_in2)``, CPU, float32 or float64.
+    weight : torch.Tensor
+        ``(plan.weight_numel,)`` or ``(Z, plan.weight_numel)``, same dtype.
+    tab_i, tab_f : torch.Tensor
+        The tables of :func:`encode_plan`.
+    plan : TensorProductPlan
+
+    Returns
+    -------
+    torch.Tensor
+
+    Examples
+    --------
+    >>> from e3torch._kernels import tensor_product_ops_available
+    >>> tensor_product_ops_available() in (True, False)
+    True
+    """
+    shared = weight.dim() == 1
+    return torch.ops.e3torch_tp.apply(
+        x1, x2, weight, tab_i, tab_f, 2, shared, False, plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel
+    )
