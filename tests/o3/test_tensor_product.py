@@ -10,7 +10,6 @@ import torch
 from e3nn import o3 as e3nn_o3
 
 from e3torch import o3
-from e3torch.o3._tensor_product._naive import NaiveExecutor
 from e3torch.o3._tensor_product._plan import build_plan
 
 # A product that uses all eight modes, shared outputs, path weights, unweighted paths and an unreached output.
@@ -116,7 +115,10 @@ def assert_same(theirs, ours, batch=(4,), seed=0):
     g_ours = torch.autograd.grad(out_ours, wrt_ours, grad, allow_unused=True)
     for a, b in zip(g_ours, g_theirs):
         torch.testing.assert_close(
-            a if a is not None else torch.zeros_like(b), b if b is not None else torch.zeros_like(a), atol=1e-10, rtol=0
+            a if a is not None else torch.zeros_like(b),
+            b if b is not None else torch.zeros_like(a),
+            atol=1e-10,
+            rtol=0,
         )
 
 
@@ -124,7 +126,9 @@ def assert_same_structure(theirs, ours):
     assert repr(ours) == repr(theirs)
     assert ours.weight_numel == theirs.weight_numel
     assert (ours.shared_weights, ours.internal_weights) == (theirs.shared_weights, theirs.internal_weights)
-    assert [tuple(i[:5]) + (i[6],) for i in ours.instructions] == [tuple(i[:5]) + (i[6],) for i in theirs.instructions]
+    assert [tuple(i[:5]) + (i[6],) for i in ours.instructions] == [
+        tuple(i[:5]) + (i[6],) for i in theirs.instructions
+    ]
     for a, b in zip(ours.instructions, theirs.instructions):
         assert a.path_weight == pytest.approx(b.path_weight, rel=1e-13)
     torch.testing.assert_close(ours.output_mask, theirs.output_mask, atol=0, rtol=0)
@@ -136,7 +140,9 @@ def assert_same_structure(theirs, ours):
 @pytest.mark.parametrize("weights", ["internal", "shared", "unshared"])
 def test_modes_match_e3nn(float64, mode, has_weight, weights):
     a, b, c, instructions = mode_case(mode, has_weight)
-    kwargs = {"internal": {}, "shared": {"internal_weights": False}, "unshared": {"shared_weights": False}}[weights]
+    kwargs = {"internal": {}, "shared": {"internal_weights": False}, "unshared": {"shared_weights": False}}[
+        weights
+    ]
     theirs, ours = pair(a, b, c, instructions, **kwargs)
     assert_same_structure(theirs, ours)
     assert_same(theirs, ours)
@@ -149,7 +155,11 @@ def test_normalizations_match_e3nn(float64, irrep_normalization, path_normalizat
     theirs, ours = pair(*MIXED, **kw)
     assert_same_structure(theirs, ours)
     assert_same(theirs, ours)
-    variances = {"in1_var": [0.5, 2.0, 1.5], "in2_var": torch.tensor([3.0, 0.25, 1.0]), "out_var": [1, 2, 3, 4, 5, 6]}
+    variances = {
+        "in1_var": [0.5, 2.0, 1.5],
+        "in2_var": torch.tensor([3.0, 0.25, 1.0]),
+        "out_var": [1, 2, 3, 4, 5, 6],
+    }
     theirs, ours = pair(*MIXED, shared_weights=False, **variances, **kw)
     assert_same_structure(theirs, ours)
     assert_same(theirs, ours)
@@ -163,11 +173,15 @@ def test_defaults_and_deprecated_normalization(float64):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = e3nn_o3.TensorProduct(*MIXED, normalization="norm")
-    assert [i.path_weight for i in ours.instructions] == pytest.approx([i.path_weight for i in theirs.instructions])
+    assert [i.path_weight for i in ours.instructions] == pytest.approx(
+        [i.path_weight for i in theirs.instructions]
+    )
     o3.TensorProduct(*MIXED, _specialized_code=False, _optimize_einsums=False, compile_left_right=False)
 
 
-@pytest.mark.parametrize("x_batch, y_batch, w_batch", [((2, 1), (3,), (2, 3)), ((), (), ()), ((5,), (1,), (1,))])
+@pytest.mark.parametrize(
+    "x_batch, y_batch, w_batch", [((2, 1), (3,), (2, 3)), ((), (), ()), ((5,), (1,), (1,))]
+)
 def test_broadcasting_matches_e3nn(float64, x_batch, y_batch, w_batch):
     theirs, ours = pair(*MIXED, shared_weights=False)
     x = torch.randn(*x_batch, theirs.irreps_in1.dim)
@@ -289,7 +303,11 @@ def test_plan_contract(float64):
         torch.testing.assert_close(plan.dense_cg(path), o3.wigner_3j(b1.l, b2.l, bo.l, dtype=torch.float64))
         assert list(path.cg) == sorted(path.cg) and all(v != 0 for *_, v in path.cg)
     text = str(plan)
-    assert text.splitlines()[0] == repr(plan) and "u<vw" in text and len(text.splitlines()) == 2 + len(plan.paths)
+    assert (
+        text.splitlines()[0] == repr(plan)
+        and "u<vw" in text
+        and len(text.splitlines()) == 2 + len(plan.paths)
+    )
 
 
 def test_executors_agree(float64):
@@ -311,6 +329,44 @@ def test_executors_agree(float64):
         gg_f = torch.autograd.grad(sum(g.pow(2).sum() for g in g_f), [x, y])
         for a, b in zip(gg_f, gg_n):
             torch.testing.assert_close(a, b, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("mode, has_weight", sorted(MODE_CASES))
+@pytest.mark.parametrize("shared", [True, False])
+def test_fast_matches_naive_per_mode(float64, mode, has_weight, shared):
+    a, b, c, instructions = mode_case(mode, has_weight)
+    naive = o3.TensorProduct(a, b, c, instructions, shared_weights=shared, executor="naive")
+    fast = o3.TensorProduct(a, b, c, instructions, shared_weights=shared, executor="fast")
+    fast.load_state_dict(naive.state_dict())
+    x, y, w = inputs(naive, batch=(6,))
+    out_n, out_f = naive(x, y, w), fast(x, y, w)
+    torch.testing.assert_close(out_f, out_n, atol=1e-10, rtol=0)
+    wrt_n = [x, y] + ([] if not has_weight else [w] if w is not None else [naive.weight])
+    wrt_f = [x, y] + ([] if not has_weight else [w] if w is not None else [fast.weight])
+    grad = torch.randn_like(out_n)
+    for g_f, g_n in zip(torch.autograd.grad(out_f, wrt_f, grad), torch.autograd.grad(out_n, wrt_n, grad)):
+        torch.testing.assert_close(g_f, g_n, atol=1e-10, rtol=0)
+
+
+def test_deepcopy_and_pickle_naive():
+    import copy
+    import pickle
+
+    tp = o3.FullyConnectedTensorProduct("2x0e+1x1o", "1x0e+1x1o", "2x0e+1x1o", executor="naive")
+    x, y, _ = inputs(tp)
+    for clone in (copy.deepcopy(tp), pickle.loads(pickle.dumps(tp))):
+        torch.testing.assert_close(clone(x, y), tp(x, y), atol=0, rtol=0)
+
+
+@pytest.mark.xfail(
+    reason="FastExecutor keeps a Python module object (its kernel ops), which cannot be copied"
+)
+def test_deepcopy_fast():
+    import copy
+
+    tp = o3.FullyConnectedTensorProduct("2x0e+1x1o", "1x0e+1x1o", "2x0e+1x1o")
+    x, y, _ = inputs(tp)
+    torch.testing.assert_close(copy.deepcopy(tp)(x, y), tp(x, y), atol=0, rtol=0)
 
 
 def test_fast_executor_float32():
@@ -363,7 +419,9 @@ def test_empty_batch_and_empty_irreps(float64):
     assert empty(torch.randn(3, 0), torch.randn(3, 6)).shape == (3, 0)
     zero_mul = o3.TensorProduct("0x1o+1x0e", "2x1o", "2x1e+0x1o+1x0e", [(0, 0, 0, "uvw", True), (1, 0, 1, "uvw", True)],
                                 executor="naive")  # fmt: skip
-    e = e3nn_o3.TensorProduct("0x1o+1x0e", "2x1o", "2x1e+0x1o+1x0e", [(0, 0, 0, "uvw", True), (1, 0, 1, "uvw", True)])
+    e = e3nn_o3.TensorProduct(
+        "0x1o+1x0e", "2x1o", "2x1e+0x1o+1x0e", [(0, 0, 0, "uvw", True), (1, 0, 1, "uvw", True)]
+    )
     assert_same_structure(e, zero_mul)
     out = zero_mul(torch.randn(4, 1), torch.randn(4, 6))
     assert out.shape == (4, 7) and torch.count_nonzero(out) == 0

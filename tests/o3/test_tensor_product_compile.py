@@ -11,14 +11,19 @@ pytestmark = pytest.mark.slow
 
 CASES = {
     "TensorProduct": lambda executor: o3.TensorProduct(
-        "2x0e+2x1o", "2x0e+2x1o", "2x0e+2x1e+1x1e+2x1o",
+        "2x0e+2x1o",
+        "2x0e+2x1o",
+        "2x0e+2x1e+1x1e+2x1o",
         [(0, 0, 0, "uvw", True), (1, 1, 1, "uvu", True), (1, 1, 2, "uvu<v", False), (1, 0, 3, "uvu", False)],
-        shared_weights=False, executor=executor,
-    ),  # fmt: skip
+        shared_weights=False,
+        executor=executor,
+    ),
     "FullyConnectedTensorProduct": lambda executor: o3.FullyConnectedTensorProduct(
         "2x0e+1x1o", "1x0e+1x1o", "2x0e+1x1o", executor=executor
     ),
-    "ElementwiseTensorProduct": lambda executor: o3.ElementwiseTensorProduct("2x0e+1x1o", "1x1o+2x0e", executor=executor),
+    "ElementwiseTensorProduct": lambda executor: o3.ElementwiseTensorProduct(
+        "2x0e+1x1o", "1x1o+2x0e", executor=executor
+    ),
     "FullTensorProduct": lambda executor: o3.FullTensorProduct("1x0e+1x1o", "1x1o", executor=executor),
     "TensorSquare": lambda executor: o3.TensorSquare("2x0e+1x1o", "1x0e+1x1e", executor=executor),
 }

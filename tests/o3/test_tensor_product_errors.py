@@ -23,17 +23,33 @@ def tp(instructions, irreps=("2x1o", "3x1o", "2x0e"), **kwargs):
         ([(0, 0, 0, "uvw", True)], ("1x1o", "1x1o", "1x3e"), r"triangle violation, expected 0 <= l_out <= 2"),
         ([(0, 0, 0, "uvu", True)], ("2x1o", "3x1o", "3x0e"), r"'uvu' needs output multiplicity 2, got 3"),
         ([(0, 0, 0, "uvv", True)], ("2x1o", "3x1o", "2x0e"), r"'uvv' needs output multiplicity 3, got 2"),
-        ([(0, 0, 0, "uuu", True)], ("2x1o", "3x1o", "2x0e"), r"'uuu' needs equal input multiplicities, got 2 and 3"),
+        (
+            [(0, 0, 0, "uuu", True)],
+            ("2x1o", "3x1o", "2x0e"),
+            r"'uuu' needs equal input multiplicities, got 2 and 3",
+        ),
         ([(0, 0, 0, "uuw", False)], ("2x1o", "2x1o", "2x0e"), r"'uuw' needs output multiplicity 1, got 2"),
         ([(0, 0, 0, "uvuv", False)], ("2x1o", "3x1o", "5x0e"), r"'uvuv' needs output multiplicity 6, got 5"),
-        ([(0, 0, 0, "uvu<v", False)], ("3x1o", "3x1o", "2x0e"), r"'uvu<v' needs output multiplicity 3, got 2"),
+        (
+            [(0, 0, 0, "uvu<v", False)],
+            ("3x1o", "3x1o", "2x0e"),
+            r"'uvu<v' needs output multiplicity 3, got 2",
+        ),
         ([(0, 0, 0, "u<vw", True)], ("3x1o", "2x1o", "2x0e"), r"'u<vw' needs equal input multiplicities"),
         ([(0, 0, 0, "uvw", False)], None, r"mode 'uvw' needs weights, expected has_weight=True, got False"),
         ([(0, 0, 0, "u<vw", False)], ("2x1o", "2x1o", "2x0e"), r"mode 'u<vw' needs weights"),
-        ([(0, 0, 1, "uvw", True)], None, r"instruction 0: i_out out of range, expected an index in \[0, 1\), got 1"),
+        (
+            [(0, 0, 1, "uvw", True)],
+            None,
+            r"instruction 0: i_out out of range, expected an index in \[0, 1\), got 1",
+        ),
         ([(0, 0, 0, "uvw", True), (2, 0, 0, "uvw", True)], None, r"instruction 1: i_in1 out of range"),
         ([(0, -2, 0, "uvw", True)], None, r"i_in2 out of range, expected an index in \[0, 1\), got -2"),
-        ([(0, 0, 0, "uvw")], None, r"expected a tuple \(i_in1, i_in2, i_out, mode, has_weight\[, path_weight\]\)"),
+        (
+            [(0, 0, 0, "uvw")],
+            None,
+            r"expected a tuple \(i_in1, i_in2, i_out, mode, has_weight\[, path_weight\]\)",
+        ),
         ([(0, 0, 0, "uvw", True, -1.0)], None, r"path_weight must be >= 0, got -1.0"),
     ],
 )
@@ -54,8 +70,14 @@ def test_bad_instruction_types():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"irrep_normalization": "foo"}, r"irrep_normalization must be one of \('component', 'norm', 'none'\), got 'foo'"),
-        ({"path_normalization": "bar"}, r"path_normalization must be one of \('element', 'path', 'none'\), got 'bar'"),
+        (
+            {"irrep_normalization": "foo"},
+            r"irrep_normalization must be one of \('component', 'norm', 'none'\), got 'foo'",
+        ),
+        (
+            {"path_normalization": "bar"},
+            r"path_normalization must be one of \('element', 'path', 'none'\), got 'bar'",
+        ),
         ({"in1_var": [1.0, 2.0]}, r"in1_var must have one variance per irrep: expected length 1, got 2"),
         ({"out_var": []}, r"out_var must have one variance per irrep: expected length 1, got 0"),
         ({"internal_weights": True, "shared_weights": False}, r"internal_weights=True needs shared weights"),
@@ -69,9 +91,15 @@ def test_bad_options(kwargs, match):
 
 def test_bad_inputs():
     m = o3.FullyConnectedTensorProduct(*FC, executor="naive")
-    with pytest.raises(ValueError, match=r"expected x \(input 1\) with last dimension 5 \(irreps 2x0e\+1x1o\), got shape \(3, 6\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected x \(input 1\) with last dimension 5 \(irreps 2x0e\+1x1o\), got shape \(3, 6\)",
+    ):
         m(torch.randn(3, 6), torch.randn(3, 4))
-    with pytest.raises(ValueError, match=r"expected y \(input 2\) with last dimension 4 \(irreps 1x0e\+1x1o\), got shape \(3, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected y \(input 2\) with last dimension 4 \(irreps 1x0e\+1x1o\), got shape \(3, 5\)",
+    ):
         m(torch.randn(3, 5), torch.randn(3, 5))
     with pytest.raises(ValueError, match=r"expected y \(input 2\) with last dimension 4 .*got shape \(\)"):
         m.right(torch.tensor(1.0))
@@ -84,7 +112,9 @@ def test_bad_inputs():
 def test_bad_weights():
     shared = o3.FullyConnectedTensorProduct(*FC, internal_weights=False, executor="naive")
     x, y = torch.randn(3, 5), torch.randn(3, 4)
-    with pytest.raises(ValueError, match=r"weights must be provided .* expected a weight of shape \(9,\), got None"):
+    with pytest.raises(
+        ValueError, match=r"weights must be provided .* expected a weight of shape \(9,\), got None"
+    ):
         shared(x, y)
     with pytest.raises(ValueError, match=r"expected a shared weight of shape \(9,\), got shape \(10,\)"):
         shared(x, y, torch.randn(10))
@@ -94,17 +124,28 @@ def test_bad_weights():
     with pytest.raises(ValueError, match=r"expected a shared weight of shape \(9,\), got shape \(8,\)"):
         internal(x, y, torch.randn(8))
     unshared = o3.FullyConnectedTensorProduct(*FC, shared_weights=False, executor="naive")
-    with pytest.raises(ValueError, match=r"weights must be provided .* expected a weight of shape \(\.\.\., 9\)"):
+    with pytest.raises(
+        ValueError, match=r"weights must be provided .* expected a weight of shape \(\.\.\., 9\)"
+    ):
         unshared(x, y)
-    with pytest.raises(ValueError, match=r"expected unshared weights of shape \(\.\.\., 9\) with a batch dimension, got shape \(9,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected unshared weights of shape \(\.\.\., 9\) with a batch dimension, got shape \(9,\)",
+    ):
         unshared(x, y, torch.randn(9))
-    with pytest.raises(ValueError, match=r"expected unshared weights of shape \(\.\.\., 9\) .*got shape \(3, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"expected unshared weights of shape \(\.\.\., 9\) .*got shape \(3, 8\)"
+    ):
         unshared(x, y, torch.randn(3, 8))
-    with pytest.raises(ValueError, match=r"batch shapes do not broadcast: got x \(3,\), y \(3,\), weight \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"batch shapes do not broadcast: got x \(3,\), y \(3,\), weight \(2,\)"
+    ):
         unshared(x, y, torch.randn(2, 9))
     with pytest.raises(ValueError, match=r"expected a list of 4 weight tensors, got 1"):
         shared(x, y, [torch.randn(9)])
-    with pytest.raises(ValueError, match=r"expected weight 0 of shape \(\.\.\.,\) \+ \(2, 1, 2\), got \(2, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"expected weight 0 of shape \(\.\.\.,\) \+ \(2, 1, 2\), got \(2, 2\)"
+    ):
         shared(x, y, [torch.randn(2, 2)] * 4)
     with pytest.raises(TypeError, match="weight must be a torch.Tensor or a list of tensors, got str"):
         shared(x, y, "w")
@@ -121,7 +162,9 @@ def test_bad_weight_views():
 
 
 def test_bad_subclass_arguments():
-    with pytest.raises(ValueError, match=r"same number of irreps, got 2x0e \(2 irreps\) and 1x1o \(1 irreps\)"):
+    with pytest.raises(
+        ValueError, match=r"same number of irreps, got 2x0e \(2 irreps\) and 1x1o \(1 irreps\)"
+    ):
         o3.ElementwiseTensorProduct("2x0e", "1x1o")
     with pytest.raises(ValueError, match="TensorSquare takes irreps_out or filter_ir_out, not both"):
         o3.TensorSquare("2x1o", "1x0e", filter_ir_out=["0e"])

@@ -46,7 +46,10 @@ def check(name: str, *args, **kwargs) -> None:
 
 @pytest.mark.parametrize(
     "irreps",
-    [("2x0e+1x1o", "1x0e+1x1o", "2x0e+1x1o+1x1e"), ("3x1o+2x2e", "1x0e+1x1o+1x2e", "4x0e+3x1o+2x1e+2x2e+1x3o")],
+    [
+        ("2x0e+1x1o", "1x0e+1x1o", "2x0e+1x1o+1x1e"),
+        ("3x1o+2x2e", "1x0e+1x1o+1x2e", "4x0e+3x1o+2x1e+2x2e+1x3o"),
+    ],
 )
 @pytest.mark.parametrize("irrep_normalization", ["component", "norm", "none"])
 @pytest.mark.parametrize("path_normalization", ["element", "path", "none"])
@@ -60,7 +63,8 @@ def test_fully_connected_external_weights(float64, kwargs):
 
 
 @pytest.mark.parametrize(
-    "irreps", [("2x0e+1x1o+1x0e", "1x0e+2x1e+1x1o"), ("1x1o+1x1o", "2x1o"), ("3x0e+2x2e", "1x1o+4x1e"), ("", "")]
+    "irreps",
+    [("2x0e+1x1o+1x0e", "1x0e+2x1e+1x1o"), ("1x1o+1x1o", "2x1o"), ("3x0e+2x2e", "1x1o+4x1e"), ("", "")],
 )
 @pytest.mark.parametrize("filter_ir_out", [None, ["0e", "1o", "2e"]])
 @pytest.mark.parametrize("irrep_normalization", ["component", "norm"])
@@ -69,7 +73,9 @@ def test_elementwise_and_full(float64, irreps, filter_ir_out, irrep_normalizatio
     check("FullTensorProduct", *irreps, filter_ir_out, irrep_normalization)
 
 
-@pytest.mark.parametrize("irreps_in", ["2x0e+1x1o", "3x1o+1x2e", "1x0e+1x1o+1x1o", "2x1o+1x0e+1x1e", "0x1o", "1x1o"])
+@pytest.mark.parametrize(
+    "irreps_in", ["2x0e+1x1o", "3x1o+1x2e", "1x0e+1x1o+1x1o", "2x1o+1x0e+1x1e", "0x1o", "1x1o"]
+)
 @pytest.mark.parametrize("irrep_normalization", ["component", "norm", "none"])
 def test_tensor_square(float64, irreps_in, irrep_normalization):
     check("TensorSquare", irreps_in, irrep_normalization=irrep_normalization)

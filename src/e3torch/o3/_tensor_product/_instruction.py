@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 CONNECTION_MODES: tuple[str, ...] = ("uvw", "uvu", "uvv", "uuw", "uuu", "uvuv", "uvu<v", "u<vw")
 
-__all__ = ["Instruction", "CONNECTION_MODES", "path_shape", "num_elements", "normalize_instructions"]
+__all__ = ["CONNECTION_MODES", "Instruction", "normalize_instructions", "num_elements", "path_shape"]
 
 
 class Instruction(NamedTuple):
@@ -62,7 +62,9 @@ class Instruction(NamedTuple):
 
 def _check_mode(mode: Any) -> str:
     if not isinstance(mode, str) or mode not in CONNECTION_MODES:
-        raise ValueError(f"unknown connection mode: expected one of {', '.join(CONNECTION_MODES)}, got {mode!r}")
+        raise ValueError(
+            f"unknown connection mode: expected one of {', '.join(CONNECTION_MODES)}, got {mode!r}"
+        )
     return mode
 
 
@@ -131,7 +133,9 @@ def num_elements(mode: str, mul1: int, mul2: int) -> int:
     }[mode]
 
 
-def _check_multiplicities(index: int, mode: str, has_weight: bool, mul1: int, mul2: int, mul_out: int) -> None:
+def _check_multiplicities(
+    index: int, mode: str, has_weight: bool, mul1: int, mul2: int, mul_out: int
+) -> None:
     where = f"instruction {index} ({mode!r}, multiplicities {mul1}, {mul2} -> {mul_out})"
     if mode in ("uvw", "u<vw") and not has_weight:
         raise ValueError(f"{where}: mode {mode!r} needs weights, expected has_weight=True, got False")
@@ -222,5 +226,7 @@ def normalize_instructions(
                 f"{ir1.l + ir2.l} for l1={ir1.l}, l2={ir2.l}, got l_out={ir_out.l}"
             )
         _check_multiplicities(index, mode, has_weight, mul1, mul2, mul_out)
-        result.append(Instruction(i1, i2, io, mode, has_weight, weight, path_shape(mode, mul1, mul2, mul_out)))
+        result.append(
+            Instruction(i1, i2, io, mode, has_weight, weight, path_shape(mode, mul1, mul2, mul_out))
+        )
     return result

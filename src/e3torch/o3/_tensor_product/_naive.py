@@ -47,13 +47,18 @@ class NaiveExecutor(torch.nn.Module):
     """
 
     def __init__(
-        self, plan: TensorProductPlan, dtype: torch.dtype | None = None, device: torch.device | str | None = None
+        self,
+        plan: TensorProductPlan,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
         self.plan = plan
         for n, path in enumerate(plan.paths):
             cg = plan.dense_cg(path) * path.coefficient
-            self.register_buffer(f"cg_{n}", cg.to(dtype=dtype or torch.get_default_dtype(), device=device), False)
+            self.register_buffer(
+                f"cg_{n}", cg.to(dtype=dtype or torch.get_default_dtype(), device=device), False
+            )
             if path.mode in ("uvu<v", "u<vw"):
                 mul = plan.in1[path.i_in1].mul
                 pairs = torch.triu_indices(mul, mul, 1, device=device)

@@ -30,10 +30,10 @@ from typing import Any
 
 import torch
 
-from e3torch.o3._wigner_3j import wigner_3j
 from e3torch.o3._tensor_product._instruction import Instruction, normalize_instructions, num_elements
+from e3torch.o3._wigner_3j import wigner_3j
 
-__all__ = ["Block", "Path", "TensorProductPlan", "build_plan", "IRREP_NORMALIZATIONS", "PATH_NORMALIZATIONS"]
+__all__ = ["IRREP_NORMALIZATIONS", "PATH_NORMALIZATIONS", "Block", "Path", "TensorProductPlan", "build_plan"]
 
 IRREP_NORMALIZATIONS: tuple[str, ...] = ("component", "norm", "none")
 PATH_NORMALIZATIONS: tuple[str, ...] = ("element", "path", "none")
@@ -53,7 +53,7 @@ class Block:
     """
 
     mul: int
-    l: int  # noqa: E741
+    l: int
     p: int
     offset: int
 
@@ -204,7 +204,7 @@ def _blocks(irreps: Iterable[tuple[int, Any]]) -> tuple[Block, ...]:
     return tuple(blocks)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cg_entries(l1: int, l2: int, l3: int) -> tuple[tuple[int, int, int, float], ...]:
     """Sorted nonzero entries ``(i, j, k, value)`` of ``wigner_3j(l1, l2, l3)`` in float64.
 
@@ -288,7 +288,9 @@ def build_plan(
             f"irrep_normalization must be one of {IRREP_NORMALIZATIONS}, got {irrep_normalization!r}"
         )
     if path_normalization not in PATH_NORMALIZATIONS:
-        raise ValueError(f"path_normalization must be one of {PATH_NORMALIZATIONS}, got {path_normalization!r}")
+        raise ValueError(
+            f"path_normalization must be one of {PATH_NORMALIZATIONS}, got {path_normalization!r}"
+        )
     in1, in2, out = _blocks(irreps_in1), _blocks(irreps_in2), _blocks(irreps_out)
     ins_list = normalize_instructions(
         [(b.mul, b) for b in in1], [(b.mul, b) for b in in2], [(b.mul, b) for b in out], instructions

@@ -13,7 +13,7 @@ from e3torch.o3._irreps import Irrep, Irreps
 from e3torch.o3._tensor_product._plan import IRREP_NORMALIZATIONS
 from e3torch.o3._tensor_product._tensor_product import TensorProduct
 
-__all__ = ["FullyConnectedTensorProduct", "ElementwiseTensorProduct", "FullTensorProduct", "TensorSquare"]
+__all__ = ["ElementwiseTensorProduct", "FullTensorProduct", "FullyConnectedTensorProduct", "TensorSquare"]
 
 
 def _filter(filter_ir_out: Iterable[Irrep | str] | None) -> list[Irrep] | None:
@@ -157,7 +157,12 @@ class ElementwiseTensorProduct(TensorProduct):
                 instructions.append((i, i, len(out), "uuu", False))
                 out.append((mul, ir))
         super().__init__(
-            irreps_in1, irreps_in2, Irreps(out), instructions, irrep_normalization=irrep_normalization, **kwargs
+            irreps_in1,
+            irreps_in2,
+            Irreps(out),
+            instructions,
+            irrep_normalization=irrep_normalization,
+            **kwargs,
         )
 
 
@@ -208,7 +213,12 @@ class FullTensorProduct(TensorProduct):
         irreps_out, p, _ = Irreps(out).sort()
         instructions = [(i_1, i_2, p[i_out], mode, w) for i_1, i_2, i_out, mode, w in instructions]
         super().__init__(
-            irreps_in1, irreps_in2, irreps_out, instructions, irrep_normalization=irrep_normalization, **kwargs
+            irreps_in1,
+            irreps_in2,
+            irreps_out,
+            instructions,
+            irrep_normalization=irrep_normalization,
+            **kwargs,
         )
 
 

@@ -15,7 +15,7 @@ from e3torch.o3._tensor_product._instruction import Instruction, normalize_instr
 from e3torch.o3._tensor_product._naive import NaiveExecutor
 from e3torch.o3._tensor_product._plan import TensorProductPlan, build_plan
 
-__all__ = ["TensorProduct", "EXECUTORS"]
+__all__ = ["EXECUTORS", "TensorProduct"]
 
 EXECUTORS: tuple[str, ...] = ("fast", "naive")
 
@@ -43,9 +43,13 @@ def _e3nn_constant_keys(plan: TensorProductPlan, right: bool) -> dict[str, tuple
             continue
         scalar = 0 in (b1.l, b2.l, bo.l)
         if right:
-            special = scalar and (path.mode in ("uvw", "uuu") or (path.has_weight and path.mode in ("uvu", "uvv")))
+            special = scalar and (
+                path.mode in ("uvw", "uuu") or (path.has_weight and path.mode in ("uvu", "uvv"))
+            )
         else:
-            special = scalar and (path.mode in ("uvw", "uvv") or (path.has_weight and path.mode in ("uvu", "uuw")))
+            special = scalar and (
+                path.mode in ("uvw", "uvv") or (path.has_weight and path.mode in ("uvu", "uuw"))
+            )
             special = special or (path.mode == "uuu" and (scalar or (b1.l, b2.l, bo.l) == (1, 1, 1)))
         if not special:
             keys.setdefault(f"_w3j_{b1.l}_{b2.l}_{bo.l}", ("w3j", path))
@@ -143,7 +147,9 @@ class TensorProduct(torch.nn.Module):
     ) -> None:
         super().__init__()
         if normalization is not None:
-            warnings.warn("`normalization` is deprecated. Use `irrep_normalization` instead.", DeprecationWarning)
+            warnings.warn(
+                "`normalization` is deprecated. Use `irrep_normalization` instead.", DeprecationWarning
+            )
             irrep_normalization = normalization
         executor_class = _executor_class(executor)
         self.irreps_in1 = Irreps(irreps_in1)
@@ -164,7 +170,9 @@ class TensorProduct(torch.nn.Module):
         if internal_weights is None:
             internal_weights = shared_weights and any(ins.has_weight for ins in self.instructions)
         if internal_weights and not shared_weights:
-            raise ValueError("internal_weights=True needs shared weights, expected shared_weights=True, got False")
+            raise ValueError(
+                "internal_weights=True needs shared weights, expected shared_weights=True, got False"
+            )
         self.shared_weights = bool(shared_weights)
         self.internal_weights = bool(internal_weights)
         self.weight_numel = plan.weight_numel
@@ -184,7 +192,9 @@ class TensorProduct(torch.nn.Module):
         self._executor_name = executor_class.__name__
         self._e3nn_constants = {
             f"{module}.{key}": value
-            for module, flag, right in zip(_E3NN_CODE_MODULES, (compile_left_right, compile_right), (False, True))
+            for module, flag, right in zip(
+                _E3NN_CODE_MODULES, (compile_left_right, compile_right), (False, True)
+            )
             if flag
             for key, value in _e3nn_constant_keys(plan, right).items()
         }
@@ -200,7 +210,9 @@ class TensorProduct(torch.nn.Module):
                 tensor = torch.triu_indices(value, value, 1, device=like.device)
             destination[prefix + key] = tensor
 
-    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+    def _load_from_state_dict(
+        self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+    ) -> None:
         for key in [k for k in state_dict if k.startswith(prefix)]:
             if key[len(prefix) :].split(".", 1)[0] in _E3NN_CODE_MODULES:
                 del state_dict[key]  # e3nn's code constants: ours are rebuilt from the plan
@@ -221,7 +233,9 @@ class TensorProduct(torch.nn.Module):
         if isinstance(weight, (list, tuple)):
             weight = self._concat_weights(weight)
         if not isinstance(weight, torch.Tensor):
-            raise TypeError(f"weight must be a torch.Tensor or a list of tensors, got {type(weight).__name__}")
+            raise TypeError(
+                f"weight must be a torch.Tensor or a list of tensors, got {type(weight).__name__}"
+            )
         if self.shared_weights:
             if tuple(weight.shape) != (self.weight_numel,):
                 raise ValueError(
@@ -241,14 +255,18 @@ class TensorProduct(torch.nn.Module):
         flat = []
         for n, (w, shape) in enumerate(zip(weights, shapes)):
             if tuple(w.shape[w.dim() - len(shape) :]) != tuple(shape):
-                raise ValueError(f"expected weight {n} of shape (...,) + {tuple(shape)}, got {tuple(w.shape)}")
+                raise ValueError(
+                    f"expected weight {n} of shape (...,) + {tuple(shape)}, got {tuple(w.shape)}"
+                )
             flat.append(w.reshape(w.shape[: w.dim() - len(shape)] + (-1,)))
         if not flat:
             return self.output_mask.new_zeros(0)
         batch = torch.broadcast_shapes(*(f.shape[:-1] for f in flat))
         return torch.cat([f.expand(batch + f.shape[-1:]) for f in flat], dim=-1)
 
-    def weight_view_for_instruction(self, instruction: int, weight: torch.Tensor | None = None) -> torch.Tensor:
+    def weight_view_for_instruction(
+        self, instruction: int, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """View of the weights of one instruction.
 
         Parameters
@@ -307,7 +325,9 @@ class TensorProduct(torch.nn.Module):
         batch = weight.shape[:-1]
         for i, (ins, path) in enumerate(zip(self.instructions, self.plan.paths)):
             if ins.has_weight:
-                view = weight.narrow(-1, path.weight_offset, path.weight_numel).view(batch + tuple(ins.path_shape))
+                view = weight.narrow(-1, path.weight_offset, path.weight_numel).view(
+                    batch + tuple(ins.path_shape)
+                )
                 yield (i, ins, view) if yield_instruction else view
 
     # ---------------------------------------------------------------------------------------------- evaluation
@@ -321,7 +341,9 @@ class TensorProduct(torch.nn.Module):
                 f"got shape {tuple(x.shape)}"
             )
 
-    def _run(self, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, batch: tuple[int, ...]) -> torch.Tensor:
+    def _run(
+        self, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, batch: tuple[int, ...]
+    ) -> torch.Tensor:
         """Broadcast to ``batch``, flatten to 2-D, execute and restore the batch shape."""
         z = math.prod(batch)
         d_out = self._out_dim
@@ -372,7 +394,9 @@ class TensorProduct(torch.nn.Module):
             shapes.append(("weight", weight.shape[:-1]))
         return self._run(x, y, weight, _broadcast_batch(shapes))
 
-    def right(self, y: torch.Tensor, weight: torch.Tensor | Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+    def right(
+        self, y: torch.Tensor, weight: torch.Tensor | Sequence[torch.Tensor] | None = None
+    ) -> torch.Tensor:
         r"""Partially evaluate :math:`w\, x \otimes y` at ``y``: the operator :math:`b` with :math:`z_k = x_i b_{ik}`.
 
         Apply it with ``torch.einsum("...ik,...i->...k", right, x)``.
@@ -422,7 +446,11 @@ class TensorProduct(torch.nn.Module):
         )
 
     def visualize(
-        self, weight: torch.Tensor | None = None, plot_weight: bool = True, aspect_ratio: float = 1, ax: Any = None
+        self,
+        weight: torch.Tensor | None = None,
+        plot_weight: bool = True,
+        aspect_ratio: float = 1,
+        ax: Any = None,
     ) -> tuple[Any, Any]:
         """Draw the connectivity of the tensor product with matplotlib (imported here only).
 
@@ -468,7 +496,9 @@ class TensorProduct(torch.nn.Module):
         strengths = [1.0] * len(self.instructions)
         if plot_weight and self.weight_numel > 0 and (weight is not None or self.internal_weights):
             views = {i: w for i, _, w in self.weight_views(weight, yield_instruction=True)}
-            strengths = [float(views[i].detach().abs().mean()) if i in views else 1.0 for i in range(len(strengths))]
+            strengths = [
+                float(views[i].detach().abs().mean()) if i in views else 1.0 for i in range(len(strengths))
+            ]
         top = max(strengths + [1e-12])
         for ins, strength in zip(self.instructions, strengths):
             color = plt.cm.viridis(strength / top) if plot_weight and ins.has_weight else "gray"
