@@ -56,3 +56,4 @@ from e3torch.o3._tensor_product import (
 # --- linear, norm ---
 from e3torch.o3._linear import Linear
 # --- reduced tensor products ---
+from e3torch.o3._reduce import ReducedTensorProducts
