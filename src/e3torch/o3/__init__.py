@@ -43,6 +43,13 @@ from e3torch.o3._rotation_quaternion import (
 from e3torch.o3._wigner import change_basis_real_to_complex, so3_generators, su2_generators, wigner_D
 from e3torch.o3._wigner_3j import wigner_3j
 # --- spherical harmonics ---
+from e3torch.o3._legendre import Legendre
+from e3torch.o3._spherical_harmonics import SphericalHarmonics, spherical_harmonics
+from e3torch.o3._angular_spherical_harmonics import (
+    SphericalHarmonicsAlphaBeta,
+    spherical_harmonics_alpha,
+    spherical_harmonics_alpha_beta,
+)
 # --- s2 grid ---
 # --- tensor products ---
 from e3torch.o3._tensor_product import (
