@@ -1,3 +1,4 @@
 """e3torch.io."""
 
 # --- exports ---
+from e3torch.io._cartesian_tensor import CartesianTensor  # noqa: E402,F401
