@@ -1,0 +1,1 @@
+"""Loading pickles of whole e3nn models (placeholder)."""

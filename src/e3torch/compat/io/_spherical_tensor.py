@@ -1,0 +1,12 @@
+"""``e3nn.io._spherical_tensor`` on e3torch: the names of e3nn 0.6.0's module, backed by e3torch.
+
+Filled from :data:`e3torch.compat._table.TABLE`; under the import hook this module *is* ``e3nn.io._spherical_tensor``.
+
+>>> import e3torch.compat.io._spherical_tensor as m
+>>> m.__name__
+'e3torch.compat.io._spherical_tensor'
+"""
+
+from e3torch.compat._export import export
+
+__all__ = export(globals())

@@ -1,0 +1,12 @@
+"""``e3nn.o3._irreps`` on e3torch: the names of e3nn 0.6.0's module, backed by e3torch.
+
+Filled from :data:`e3torch.compat._table.TABLE`; under the import hook this module *is* ``e3nn.o3._irreps``.
+
+>>> import e3torch.compat.o3._irreps as m
+>>> m.__name__
+'e3torch.compat.o3._irreps'
+"""
+
+from e3torch.compat._export import export
+
+__all__ = export(globals())
