@@ -178,7 +178,8 @@ def so3_generators(l: int) -> torch.Tensor:
 
 @functools.cache
 def _x_rotation_coefficients(l: int) -> torch.Tensor:
-    """``W`` of shape ``(2l+1, (2l+1)**2)``: ``X(b) = sum_f T_f(b) W[f]`` with ``T = (1, cos kb, sin kb)``."""
+    """``W`` of shape ``(2l+1, (2l+1)**2)`` with ``X(b) = sum_f T_f(b) W[f]`` for the features
+    ``T = (sin(l b), ..., sin(b), 1, cos(b), ..., cos(l b))``."""
     d = 2 * l + 1
     x_half_pi = torch.tensor(real_d_half_pi_entries(l), dtype=torch.float64, device="cpu")
     # K = X(pi/2) Y(pi/2) takes x to y; Y(pi/2) is a signed permutation, so K is exact.
@@ -187,22 +188,43 @@ def _x_rotation_coefficients(l: int) -> torch.Tensor:
     sin_m = torch.round(torch.sin(m * math.pi / 2))
     y_half_pi = torch.diag(cos_m) - torch.diag(sin_m).flip(1)
     k_mat = x_half_pi @ y_half_pi
+    # X(b) = K^T Y(b) K, and Y(b) = sum_k cos(k b) (E_kk + E_-k-k) + sin(k b) (E_-kk - E_k-k)
     top, bottom = k_mat[l:], k_mat[: l + 1].flip(0)  # rows m = k and m = -k, k = 0..l
     a = torch.einsum("ka,kb->kab", top, top) + torch.einsum("ka,kb->kab", bottom, bottom)
     a[0] /= 2  # k = 0 counted twice
     b = torch.einsum("ka,kb->kab", bottom[1:], top[1:]) - torch.einsum("ka,kb->kab", top[1:], bottom[1:])
-    return torch.cat([a, b]).reshape(d, d * d)
+    return torch.cat([b.flip(0), a]).reshape(d, d * d)
 
 
 @functools.lru_cache(maxsize=64)
-def _x_rotation_coefficients_cached(l: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    return _x_rotation_coefficients(l).to(dtype=dtype, device=device)
-
-
-@torch.compiler.assume_constant_result  # a constant: computed outside of any graph being traced
-def _x_rotation_coefficients_on(l: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def _wigner_D_constants(
+    l: int, dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(frequency_phase, W)``: ``cos(angle * frequency + phase)``, of shape ``(..., 3, 2, 2l+1)``, gives
+    ``cos(m a), sin(m a)`` for ``alpha``, the features of :func:`_x_rotation_coefficients` for ``beta`` (an
+    unused second row) and ``cos(m c), sin(m c)`` for ``gamma``, with ``m = -l..l``."""
     with torch.inference_mode(False):
-        return _x_rotation_coefficients_cached(l, dtype, device)
+        m = torch.arange(-l, l + 1, dtype=torch.float64, device="cpu")
+        frequency = torch.stack([m, m]).expand(3, 2, 2 * l + 1).clone()
+        frequency[1] = m.abs()
+        phase = torch.zeros_like(frequency)
+        phase[:, 1] = -math.pi / 2  # cos(x - pi/2) = sin(x)
+        phase[1, 0, :l] = -math.pi / 2  # beta: sin(|m| b) for m < 0
+        frequency_phase = torch.stack([frequency, phase])
+        return (
+            frequency_phase.to(dtype=dtype, device=device),
+            _x_rotation_coefficients(l).to(dtype=dtype, device=device),
+        )
+
+
+@torch.compiler.assume_constant_result  # constants: computed outside of any graph being traced
+def _wigner_D_frequency_phase(l: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return _wigner_D_constants(l, dtype, device)[0]
+
+
+@torch.compiler.assume_constant_result
+def _wigner_D_coefficients(l: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return _wigner_D_constants(l, dtype, device)[1]
 
 
 def _angle_dtype(*angles: torch.Tensor) -> torch.dtype:
@@ -255,17 +277,13 @@ def wigner_D(l: int, alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tenso
     l = check_degree("l", l)
     _check_angles(alpha, beta, gamma)
     dtype = _angle_dtype(alpha, beta, gamma)
-    alpha, beta, gamma = torch.broadcast_tensors(alpha.to(dtype), beta.to(dtype), gamma.to(dtype))
+    angles = torch.stack(torch.broadcast_tensors(alpha.to(dtype), beta.to(dtype), gamma.to(dtype)), dim=-1)
     d = 2 * l + 1
-    coefficients = _x_rotation_coefficients_on(l, dtype, alpha.device)
-    k = torch.arange(1, l + 1, dtype=dtype, device=alpha.device)
-    kb = beta[..., None] * k
-    features = torch.cat([torch.ones_like(beta)[..., None], torch.cos(kb), torch.sin(kb)], dim=-1)
-    x_part = (features @ coefficients).reshape(*beta.shape, d, d)
-
-    m = torch.arange(-l, l + 1, dtype=dtype, device=alpha.device)
-    mg = (gamma[..., None] * m)[..., None, :]
-    ma = (alpha[..., None] * m)[..., :, None]
-    # right factor Y(gamma) acts on columns, left factor Y(alpha) on rows
-    x_part = x_part * torch.cos(mg) + x_part.flip(-1) * torch.sin(mg)
-    return x_part * torch.cos(ma) - x_part.flip(-2) * torch.sin(ma)
+    frequency, phase = _wigner_D_frequency_phase(l, dtype, angles.device)
+    trig = torch.cos(torch.addcmul(phase, angles[..., None, None], frequency))  # (..., 3, 2, d)
+    x_part = (trig[..., 1, 0, :] @ _wigner_D_coefficients(l, dtype, angles.device)).unflatten(-1, (d, d))
+    # D = Y(alpha) X(beta) Y(gamma): Y(gamma) mixes the columns m, -m and Y(alpha) the rows
+    cos_c, sin_c = trig[..., 2, 0, None, :], trig[..., 2, 1, None, :]
+    x_part = torch.addcmul(x_part * cos_c, x_part.flip(-1), sin_c)
+    cos_a, sin_a = trig[..., 0, 0, :, None], trig[..., 0, 1, :, None]
+    return torch.addcmul(x_part * cos_a, x_part.flip(-2), sin_a, value=-1)

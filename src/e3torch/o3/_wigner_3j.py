@@ -20,6 +20,8 @@ def check_degree(name: str, l: object) -> int:
     >>> check_degree("l", 3)
     3
     """
+    if type(l) is int and l >= 0:  # the common case, fast
+        return l
     if isinstance(l, bool) or not isinstance(l, numbers.Integral):
         raise TypeError(f"expected {name} to be an int, got {type(l).__name__} {l!r}")
     if l < 0:
@@ -27,8 +29,19 @@ def check_degree(name: str, l: object) -> int:
     return int(l)
 
 
+def _no_torch_function_mode() -> bool:
+    """True when no torch-function mode (such as a ``with torch.device(...)`` context) is active."""
+    stack_length = getattr(torch._C, "_len_torch_function_stack", None)
+    return stack_length is not None and stack_length() == 0
+
+
 @functools.cache
 def _wigner_3j_cached(l1: int, l2: int, l3: int) -> torch.Tensor:
+    with torch.inference_mode(False):  # a normal tensor even when first asked for in inference mode
+        return _build_wigner_3j(l1, l2, l3)
+
+
+def _build_wigner_3j(l1: int, l2: int, l3: int) -> torch.Tensor:
     out = torch.zeros(2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1, dtype=torch.float64, device="cpu")
     entries = real_wigner_3j_entries(l1, l2, l3)
     if entries:
@@ -40,8 +53,7 @@ def _wigner_3j_cached(l1: int, l2: int, l3: int) -> torch.Tensor:
 
 @torch.compiler.assume_constant_result  # a constant: computed outside of any graph being traced
 def _wigner_3j_float64(l1: int, l2: int, l3: int) -> torch.Tensor:
-    with torch.inference_mode(False):
-        return _wigner_3j_cached(l1, l2, l3)
+    return _wigner_3j_cached(l1, l2, l3)
 
 
 def wigner_3j(
@@ -95,4 +107,9 @@ def wigner_3j(
             f"for l3 = {l3}"
         )
     cached = _wigner_3j_float64(l1, l2, l3)
-    return torch.empty(cached.shape, dtype=dtype, device=device).copy_(cached)
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    if device is None:
+        if _no_torch_function_mode():  # then no device context: the default device is the CPU
+            return cached.to(dtype=dtype, copy=True)
+        return torch.empty(cached.shape, dtype=dtype).copy_(cached)  # the default device of the context
+    return cached.to(dtype=dtype, device=device, copy=True)
