@@ -47,7 +47,7 @@ def tiny_paths(tmp_path_factory):
 def _config(paths, out, **kw):
     base = dict(dataset=str(paths["train"]), validation_dataset=str(paths["validation"]),
                 test_dataset=str(paths["test"]), cutoff=4.0, epochs=4, batch_size=2, learning_rate=0.02,
-                output_dir=str(out), plots=True, progress=False, num_threads=1, stress_weight=0.1)
+                output_dir=str(out), plots=True, progress=False, num_threads=1, stress_weight=0.1, max_minutes=0.0)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -109,3 +109,13 @@ def test_unknown_species_in_validation(tiny_paths, tmp_path):
 def test_bad_batch_size(tiny_paths, tmp_path):
     with pytest.raises(ValueError, match="config key 'batch_size': 500 exceeds the 16 training structures"):
         train(_config(tiny_paths, tmp_path / "b", batch_size=500), model_factory=toy_factory)
+
+
+def test_time_budget_stops_and_is_recorded(tiny_paths, tmp_path):
+    cfg = _config(tiny_paths, tmp_path / "budget", epochs=50, max_minutes=0.02, plots=False)
+    summary = train(cfg, model_factory=toy_factory)
+    assert summary["stopped_early"] and summary["epochs_run"] < 50
+    state = torch.load(tmp_path / "budget/checkpoints/last.pt", weights_only=False)
+    assert state["finished"]
+    again = train(cfg, resume=True, model_factory=toy_factory)
+    assert again["epochs_run"] == summary["epochs_run"]

@@ -122,11 +122,12 @@ def build_potential(config: TrainConfig, species: tuple[int, ...], avg_num_neigh
     return build_model({"nequip": "NequIP"}[config.model], hyper)
 
 
-def _lr_factor(config: TrainConfig, step: int, total: int, per_epoch: int) -> float:
+def _lr_factor(config: TrainConfig, step: int, progress: float, per_epoch: int) -> float:
+    """Linear warm-up over ``warmup_epochs``, then (``cosine``) decay with ``progress`` in [0, 1]."""
     warm = config.warmup_epochs * per_epoch
     factor = min(1.0, (step + 1) / warm) if warm > 0 else 1.0
     if config.schedule == "cosine":
-        progress = min(1.0, step / max(1, total))
+        progress = min(1.0, max(0.0, progress))
         f = config.final_lr_factor
         factor *= f + (1.0 - f) * 0.5 * (1.0 + math.cos(math.pi * progress))
     return factor
@@ -245,21 +246,19 @@ def _train(
     model = model.to(device=device, dtype=dtype)
     ema = None
     if config.ema_decay > 0:
-        import copy
-
-        ema = copy.deepcopy(model).requires_grad_(False)
+        ema = type(model)(**model.hyperparameters()).to(device=device, dtype=dtype)
+        ema.load_state_dict(model.state_dict())
+        ema.requires_grad_(False)
     steps_per_epoch = len(train_set) // config.batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"config key 'batch_size': {config.batch_size} exceeds the {len(train_set)} training "
                          "structures")
     total_steps = steps_per_epoch * config.epochs
+    budget_s = 60.0 * config.max_minutes
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _lr_factor(config, step, total_steps, steps_per_epoch)
-    )
     history: list[dict[str, float]] = []
     best = {"val_loss": float("inf"), "epoch": 0}
-    first_epoch, elapsed_before = 1, 0.0
+    first_epoch, elapsed_before, global_step = 1, 0.0, 0
     last_path = ckpt_dir / "last.pt"
     if resume and last_path.exists():
         state = torch.load(last_path, map_location=device, weights_only=False)
@@ -267,9 +266,10 @@ def _train(
         if ema is not None and state.get("ema") is not None:
             ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         history, best = state["history"], state["best"]
-        first_epoch, elapsed_before = state["epoch"] + 1, state["elapsed_s"]
+        first_epoch, elapsed_before, global_step = state["epoch"] + 1, state["elapsed_s"], state["global_step"]
+        if state.get("finished"):
+            first_epoch = config.epochs + 1
         if rank == 0:
             log.info("resumed from %s after epoch %d", last_path, state["epoch"])
     elif resume and rank == 0:
@@ -282,6 +282,9 @@ def _train(
         log.info("model: %s with %d parameters; force RMS %.3f eV/Å; %d process(es), %d thread(s), %s %s",
                  type(model).__name__, n_params, stats["force_rms"], world, torch.get_num_threads(), device,
                  config.dtype)
+        if budget_s > 0:
+            log.info("time budget %.1f min: the learning-rate schedule follows max(step / %d, time / budget)",
+                     config.max_minutes, total_steps)
     net: torch.nn.Module = model
     if world > 1:
         device_ids = [device.index] if device.type == "cuda" else None
@@ -289,15 +292,27 @@ def _train(
     show_progress = rank == 0 and (config.progress if config.progress is not None else sys.stderr.isatty())
     need_stress = config.stress_weight > 0
     stopped_early = False
+    clock = torch.zeros(1, dtype=torch.float64, device=device if device.type == "cuda" else "cpu")
     for epoch in range(first_epoch, config.epochs + 1):
         epoch_start = time.perf_counter()
         model.train()
         order = np.random.default_rng([config.seed, epoch]).permutation(len(train_set))
         sums = ErrorSums()
-        loss_sum = torch.zeros((), dtype=torch.float64)
+        loss_sum, steps_done = torch.zeros((), dtype=torch.float64), 0
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", disable=not show_progress,
                    leave=False, dynamic_ncols=True)
         for step in range(steps_per_epoch):
+            progress = global_step / total_steps
+            if budget_s > 0:
+                clock.fill_((elapsed_before + time.perf_counter() - start_time) / budget_s)
+                if world > 1:
+                    torch.distributed.broadcast(clock, src=0)
+                progress = max(progress, float(clock[0]))
+                if progress >= 1.0:
+                    stopped_early = True
+                    break
+            for group in optimizer.param_groups:
+                group["lr"] = config.learning_rate * _lr_factor(config, global_step, progress, steps_per_epoch)
             chunk = order[step * config.batch_size + rank * local_batch:][:local_batch]
             batch = collate([train_set.graphs[int(k)] for k in chunk]).to(device=device, dtype=dtype)
             pred = net(batch, compute_forces=True, compute_stress=need_stress, create_graph=True)
@@ -308,18 +323,20 @@ def _train(
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
-            scheduler.step()
             if ema is not None:
-                t = (epoch - 1) * steps_per_epoch + step
-                decay = min(config.ema_decay, (1.0 + t) / (10.0 + t))
+                decay = min(config.ema_decay, (1.0 + global_step) / (10.0 + global_step))
                 with torch.no_grad():
                     for pe, pm in zip(ema.parameters(), model.parameters()):
                         pe.lerp_(pm, 1.0 - decay)
+            global_step += 1
+            steps_done += 1
             loss_sum += loss.detach().double().cpu()
             bar.update(1)
             if show_progress and step % 10 == 0:
-                bar.set_postfix(loss=f"{float(loss):.2e}")
+                bar.set_postfix(loss=f"{float(loss):.2e}", lr=f"{optimizer.param_groups[0]['lr']:.1e}")
         bar.close()
+        if steps_done == 0:
+            break
         sums.all_reduce()
         train_metrics = sums.summary()
         eval_model = ema if ema is not None else model
@@ -329,7 +346,7 @@ def _train(
         row: dict[str, float] = {
             "epoch": epoch, "time_s": elapsed_before + time.perf_counter() - start_time,
             "lr": optimizer.param_groups[0]["lr"],
-            "train_loss": float(loss_sum) / steps_per_epoch,
+            "train_loss": float(loss_sum) / steps_done,
             **{f"train_{k}": v for k, v in train_metrics.items() if k.endswith("_mae")},
             "val_loss": _val_loss(config, val_metrics), **{f"val_{k}": v for k, v in val_metrics.items()},
         }
@@ -338,11 +355,16 @@ def _train(
             best = {"val_loss": row["val_loss"], "epoch": epoch}
             if rank == 0:
                 save_model(eval_model, ckpt_dir / "best_model.pt", config=config.to_dict(), epoch=epoch)
+        if budget_s > 0 and not stopped_early and epoch < config.epochs:
+            clock.fill_((elapsed_before + time.perf_counter() - start_time) / budget_s)
+            if world > 1:
+                torch.distributed.broadcast(clock, src=0)
+            stopped_early = float(clock[0]) >= 1.0
         if rank == 0:
             state = {
-                "epoch": epoch, "model": model.state_dict(), "ema": None if ema is None else ema.state_dict(),
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "history": history,
-                "best": best, "config": config.to_dict(), "elapsed_s": row["time_s"],
+                "epoch": epoch, "global_step": global_step, "finished": stopped_early, "model": model.state_dict(),
+                "ema": None if ema is None else ema.state_dict(), "optimizer": optimizer.state_dict(),
+                "history": history, "best": best, "config": config.to_dict(), "elapsed_s": row["time_s"],
             }
             _atomic_save(state, last_path)
             _write_csv(out / "metrics.csv", history)
@@ -353,15 +375,10 @@ def _train(
                      1000 * val_metrics.get("forces_rmse", float("nan")))
         if epoch_callback is not None:
             epoch_callback(epoch, row)
-        if config.max_minutes > 0 and epoch < config.epochs:
-            flag = torch.tensor([float(row["time_s"] > 60.0 * config.max_minutes)])
-            if world > 1:
-                torch.distributed.broadcast(flag, src=0)
-            if flag.item() > 0:
-                stopped_early = True
-                if rank == 0:
-                    log.info("stopping after epoch %d: max_minutes=%g reached", epoch, config.max_minutes)
-                break
+        if stopped_early:
+            if rank == 0:
+                log.info("time budget max_minutes=%g spent during epoch %d", config.max_minutes, epoch)
+            break
     return _finish(config, history, best, test_set or val_set, "test" if test_set else "validation",
                    device, dtype, out, ckpt_dir, rank, world, stopped_early)
 

@@ -170,7 +170,8 @@ class AtomisticPotential(torch.nn.Module):
         pos, cell = batch.pos, batch.cell
         inputs: list[torch.Tensor] = []
         if compute_forces:
-            pos = pos.detach().requires_grad_(True)
+            if not pos.requires_grad:  # keep an upstream graph (e.g. for Hessians) when there is one
+                pos = pos.detach().requires_grad_(True)
             inputs.append(pos)
         strain = None
         if compute_stress:
