@@ -165,6 +165,36 @@ def test_wigner_D_compiles_fullgraph() -> None:
     torch.testing.assert_close(fn(a, b, c), o3.wigner_D(2, a, b, c))
 
 
+def test_wigner_D_and_3j_export() -> None:
+    class Module(torch.nn.Module):
+        def forward(self, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+            return o3.wigner_D(3, a, b, c) * o3.wigner_3j(1, 1, 2).sum()
+
+    a, b, c = o3.rand_angles(4)
+    exported = torch.export.export(Module(), (a, b, c))
+    torch.testing.assert_close(exported.module()(a, b, c), Module()(a, b, c))
+
+
+def test_fake_tensor_tracing_leaves_the_caches_clean() -> None:
+    from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
+
+    with FakeTensorMode():  # degrees used nowhere else: these calls are the first
+        x = torch.rand(3, dtype=F64)
+        fakes = [
+            o3.wigner_D(14, x, x, x),
+            o3.wigner_3j(6, 7, 8, dtype=F64),
+            o3.change_basis_real_to_complex(11),
+        ]
+        fakes.append(o3.so3_generators(9))
+    assert all(isinstance(t, FakeTensor) for t in fakes)
+    a, b, c = o3.rand_angles(2, dtype=F64)
+    real = [o3.wigner_D(14, a, b, c), o3.wigner_3j(6, 7, 8, dtype=F64), o3.change_basis_real_to_complex(11)]
+    real.append(o3.so3_generators(9))
+    assert all(type(t) is torch.Tensor for t in real)
+    _close(real[0] @ real[0].transpose(-1, -2), torch.eye(29, dtype=F64).expand(2, 29, 29), atol=1e-12)
+    _close(real[1].norm(), torch.tensor(1.0, dtype=F64), atol=1e-14)
+
+
 def test_wigner_D_errors() -> None:
     x = torch.tensor(0.0)
     with pytest.raises(TypeError, match=r"expected beta to be a torch\.Tensor, got float"):

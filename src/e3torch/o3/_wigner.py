@@ -14,12 +14,12 @@ costs one small matrix product and a few element-wise products: no matrix expone
 
 from __future__ import annotations
 
-import functools
 import math
 
+import numpy as np
 import torch
 
-from e3torch.o3._wigner_3j import check_degree
+from e3torch.o3._wigner_common import ConstantCache, check_degree, fresh_copy
 from e3torch.o3._wigner_exact import real_d_half_pi_entries
 
 __all__ = ["change_basis_real_to_complex", "so3_generators", "su2_generators", "wigner_D"]
@@ -39,9 +39,8 @@ def _complex_dtype(dtype: torch.dtype | None) -> torch.dtype:
     return _COMPLEX[dtype]
 
 
-@functools.cache
-def _change_basis_cached(l: int) -> torch.Tensor:
-    q = torch.zeros(2 * l + 1, 2 * l + 1, dtype=torch.complex128, device="cpu")
+def _change_basis_array(l: int) -> tuple[np.ndarray]:
+    q = np.zeros((2 * l + 1, 2 * l + 1), dtype=np.complex128)
     s = 1 / math.sqrt(2)
     for m in range(1, l + 1):
         sign = (-1) ** m
@@ -50,13 +49,26 @@ def _change_basis_cached(l: int) -> torch.Tensor:
         q[l + m, l - m] = 1j * sign * s
         q[l + m, l + m] = sign * s
     q[l, l] = 1
-    return (-1j) ** l * q
+    return ((-1j) ** l * q,)
 
 
-@torch.compiler.assume_constant_result  # a constant: computed outside of any graph being traced
-def _change_basis_complex128(l: int) -> torch.Tensor:
-    with torch.inference_mode(False):
-        return _change_basis_cached(l)
+def _su2_array(j: float) -> np.ndarray:
+    m = np.arange(round(2 * j) + 1, dtype=np.float64) - j
+    j_plus = np.diag(np.sqrt(j * (j + 1) - m[:-1] * (m[:-1] + 1)), -1).astype(np.complex128)  # <m+1|J+|m>
+    j_minus = j_plus.T
+    return np.stack([(j_minus - j_plus) / 2, 1j * np.diag(m), 1j * (j_plus + j_minus) / 2])
+
+
+def _generators_arrays(l: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(su2, so3)`` generators of degree ``l``, the second ``Q^H su2 Q`` in the real basis."""
+    (q,) = _change_basis_array(l)
+    su2 = _su2_array(l)
+    return su2, (q.conj().T @ su2 @ q).real + 0.0  # + 0.0: no negative zeros
+
+
+_CHANGE_OF_BASIS = ConstantCache(_change_basis_array)
+_GENERATORS = ConstantCache(_generators_arrays)
+_CPU = torch.device("cpu")
 
 
 def change_basis_real_to_complex(
@@ -93,8 +105,7 @@ def change_basis_real_to_complex(
     """
     l = check_degree("l", l)
     out_dtype = _complex_dtype(dtype)
-    cached = _change_basis_complex128(l)
-    return torch.empty(cached.shape, dtype=out_dtype, device=device).copy_(cached)
+    return fresh_copy(_CHANGE_OF_BASIS.get((l,), torch.complex128, _CPU)[0], out_dtype, device)
 
 
 def _check_spin(j: object) -> float:
@@ -131,19 +142,12 @@ def su2_generators(j: float) -> torch.Tensor:
     tensor([[-1.,  0.],
             [ 0.,  1.]])
     """
-    g = _su2_complex128(_check_spin(j))
-    return torch.empty(g.shape, dtype=_complex_dtype(None)).copy_(g)
-
-
-def _su2_complex128(j: float) -> torch.Tensor:
-    n = round(2 * j) + 1
-    m = torch.arange(n, dtype=torch.float64, device="cpu") - j
-    raising = torch.sqrt(j * (j + 1) - m[:-1] * (m[:-1] + 1))  # <m+1| J+ |m>
-    j_plus = torch.diag(raising, -1).to(torch.complex128)
-    j_minus = j_plus.T
-    return torch.stack(
-        [(j_minus - j_plus) / 2, 1j * torch.diag(m).to(torch.complex128), 1j * (j_plus + j_minus) / 2]
-    )
+    j = _check_spin(j)
+    if j == int(j):
+        su2 = _GENERATORS.get((int(j),), torch.complex128, _CPU)[0]
+    else:
+        su2 = torch.from_numpy(_su2_array(j))
+    return fresh_copy(su2, _complex_dtype(None), None)
 
 
 def so3_generators(l: int) -> torch.Tensor:
@@ -171,60 +175,52 @@ def so3_generators(l: int) -> torch.Tensor:
             [ 0.,  0.,  0.]])
     """
     l = check_degree("l", l)
-    q = _change_basis_complex128(l)
-    g = (q.conj().T @ _su2_complex128(l) @ q).real
-    return torch.empty(g.shape).copy_(g)
+    return fresh_copy(_GENERATORS.get((l,), torch.float64, _CPU)[1], torch.get_default_dtype(), None)
 
 
-@functools.cache
-def _x_rotation_coefficients(l: int) -> torch.Tensor:
+def _x_rotation_coefficients(l: int) -> np.ndarray:
     """``W`` of shape ``(2l+1, (2l+1)**2)`` with ``X(b) = sum_f T_f(b) W[f]`` for the features
     ``T = (sin(l b), ..., sin(b), 1, cos(b), ..., cos(l b))``."""
     d = 2 * l + 1
-    x_half_pi = torch.tensor(real_d_half_pi_entries(l), dtype=torch.float64, device="cpu")
+    x_half_pi = np.array(real_d_half_pi_entries(l), dtype=np.float64).reshape(d, d)
     # K = X(pi/2) Y(pi/2) takes x to y; Y(pi/2) is a signed permutation, so K is exact.
-    m = torch.arange(-l, l + 1, dtype=torch.float64, device="cpu")
-    cos_m = torch.round(torch.cos(m * math.pi / 2))
-    sin_m = torch.round(torch.sin(m * math.pi / 2))
-    y_half_pi = torch.diag(cos_m) - torch.diag(sin_m).flip(1)
+    m = np.arange(-l, l + 1)
+    cos_m = np.array([(1, 0, -1, 0)[k % 4] for k in m], dtype=np.float64)  # cos(m pi / 2)
+    sin_m = np.array([(0, 1, 0, -1)[k % 4] for k in m], dtype=np.float64)  # sin(m pi / 2)
+    y_half_pi = np.diag(cos_m) - np.diag(sin_m)[:, ::-1]
     k_mat = x_half_pi @ y_half_pi
     # X(b) = K^T Y(b) K, and Y(b) = sum_k cos(k b) (E_kk + E_-k-k) + sin(k b) (E_-kk - E_k-k)
-    top, bottom = k_mat[l:], k_mat[: l + 1].flip(0)  # rows m = k and m = -k, k = 0..l
-    a = torch.einsum("ka,kb->kab", top, top) + torch.einsum("ka,kb->kab", bottom, bottom)
+    top, bottom = k_mat[l:], k_mat[: l + 1][::-1]  # rows m = k and m = -k, k = 0..l
+    a = np.einsum("ka,kb->kab", top, top) + np.einsum("ka,kb->kab", bottom, bottom)
     a[0] /= 2  # k = 0 counted twice
-    b = torch.einsum("ka,kb->kab", bottom[1:], top[1:]) - torch.einsum("ka,kb->kab", top[1:], bottom[1:])
-    return torch.cat([b.flip(0), a]).reshape(d, d * d)
+    b = np.einsum("ka,kb->kab", bottom[1:], top[1:]) - np.einsum("ka,kb->kab", top[1:], bottom[1:])
+    return np.concatenate([b[::-1], a]).reshape(d, d * d)
 
 
-@functools.lru_cache(maxsize=64)
-def _wigner_D_constants(
-    l: int, dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _wigner_D_arrays(l: int) -> tuple[np.ndarray, np.ndarray]:
     """``(frequency_phase, W)``: ``cos(angle * frequency + phase)``, of shape ``(..., 3, 2, 2l+1)``, gives
-    ``cos(m a), sin(m a)`` for ``alpha``, the features of :func:`_x_rotation_coefficients` for ``beta`` (an
-    unused second row) and ``cos(m c), sin(m c)`` for ``gamma``, with ``m = -l..l``."""
-    with torch.inference_mode(False):
-        m = torch.arange(-l, l + 1, dtype=torch.float64, device="cpu")
-        frequency = torch.stack([m, m]).expand(3, 2, 2 * l + 1).clone()
-        frequency[1] = m.abs()
-        phase = torch.zeros_like(frequency)
-        phase[:, 1] = -math.pi / 2  # cos(x - pi/2) = sin(x)
-        phase[1, 0, :l] = -math.pi / 2  # beta: sin(|m| b) for m < 0
-        frequency_phase = torch.stack([frequency, phase])
-        return (
-            frequency_phase.to(dtype=dtype, device=device),
-            _x_rotation_coefficients(l).to(dtype=dtype, device=device),
-        )
+    ``cos(m a), sin(m a)`` for ``alpha``, the features of :func:`_x_rotation_coefficients` for ``beta`` (and
+    an unused second row) and ``cos(m c), sin(m c)`` for ``gamma``, with ``m = -l..l``."""
+    m = np.arange(-l, l + 1, dtype=np.float64)
+    frequency = np.broadcast_to(m, (3, 2, 2 * l + 1)).copy()
+    frequency[1] = np.abs(m)
+    phase = np.zeros_like(frequency)
+    phase[:, 1] = -math.pi / 2  # cos(x - pi/2) = sin(x)
+    phase[1, 0, :l] = -math.pi / 2  # beta: sin(|m| b) for m < 0
+    return np.stack([frequency, phase]), np.ascontiguousarray(_x_rotation_coefficients(l))
+
+
+_WIGNER_D = ConstantCache(_wigner_D_arrays)
 
 
 @torch.compiler.assume_constant_result  # constants: computed outside of any graph being traced
 def _wigner_D_frequency_phase(l: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    return _wigner_D_constants(l, dtype, device)[0]
+    return _WIGNER_D.get((l,), dtype, device)[0]
 
 
 @torch.compiler.assume_constant_result
 def _wigner_D_coefficients(l: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    return _wigner_D_constants(l, dtype, device)[1]
+    return _WIGNER_D.get((l,), dtype, device)[1]
 
 
 def _angle_dtype(*angles: torch.Tensor) -> torch.dtype:

@@ -2,58 +2,28 @@
 
 from __future__ import annotations
 
-import functools
-import numbers
-
+import numpy as np
 import torch
 
+from e3torch.o3._wigner_common import ConstantCache, check_degree, fresh_copy
 from e3torch.o3._wigner_exact import real_wigner_3j_entries
 
 __all__ = ["wigner_3j"]
 
 
-def check_degree(name: str, l: object) -> int:
-    """Validate a degree ``l`` (a non-negative int) and return it as a Python int.
-
-    Examples
-    --------
-    >>> check_degree("l", 3)
-    3
-    """
-    if type(l) is int and l >= 0:  # the common case, fast
-        return l
-    if isinstance(l, bool) or not isinstance(l, numbers.Integral):
-        raise TypeError(f"expected {name} to be an int, got {type(l).__name__} {l!r}")
-    if l < 0:
-        raise ValueError(f"expected {name} >= 0, got {name}={int(l)}")
-    return int(l)
+def _wigner_3j_array(l1: int, l2: int, l3: int) -> tuple[np.ndarray]:
+    out = np.zeros((2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1), dtype=np.float64)
+    for i1, i2, i3, value in real_wigner_3j_entries(l1, l2, l3):
+        out[i1 + l1, i2 + l2, i3 + l3] = value
+    return (out,)
 
 
-def _no_torch_function_mode() -> bool:
-    """True when no torch-function mode (such as a ``with torch.device(...)`` context) is active."""
-    stack_length = getattr(torch._C, "_len_torch_function_stack", None)
-    return stack_length is not None and stack_length() == 0
-
-
-@functools.cache
-def _wigner_3j_cached(l1: int, l2: int, l3: int) -> torch.Tensor:
-    with torch.inference_mode(False):  # a normal tensor even when first asked for in inference mode
-        return _build_wigner_3j(l1, l2, l3)
-
-
-def _build_wigner_3j(l1: int, l2: int, l3: int) -> torch.Tensor:
-    out = torch.zeros(2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1, dtype=torch.float64, device="cpu")
-    entries = real_wigner_3j_entries(l1, l2, l3)
-    if entries:
-        i1, i2, i3, values = zip(*entries)
-        index = tuple(torch.tensor(i, device="cpu") + l for i, l in ((i1, l1), (i2, l2), (i3, l3)))
-        out[index] = torch.tensor(values, dtype=torch.float64, device="cpu")
-    return out
+_CACHE = ConstantCache(_wigner_3j_array)
 
 
 @torch.compiler.assume_constant_result  # a constant: computed outside of any graph being traced
 def _wigner_3j_float64(l1: int, l2: int, l3: int) -> torch.Tensor:
-    return _wigner_3j_cached(l1, l2, l3)
+    return _CACHE.get((l1, l2, l3), torch.float64, torch.device("cpu"))[0]
 
 
 def wigner_3j(
@@ -106,10 +76,5 @@ def wigner_3j(
             f"|l1 - l2| <= l3 <= l1 + l2, got |{l1} - {l2}| = {abs(l1 - l2)} and l1 + l2 = {l1 + l2} "
             f"for l3 = {l3}"
         )
-    cached = _wigner_3j_float64(l1, l2, l3)
     dtype = torch.get_default_dtype() if dtype is None else dtype
-    if device is None:
-        if _no_torch_function_mode():  # then no device context: the default device is the CPU
-            return cached.to(dtype=dtype, copy=True)
-        return torch.empty(cached.shape, dtype=dtype).copy_(cached)  # the default device of the context
-    return cached.to(dtype=dtype, device=device, copy=True)
+    return fresh_copy(_wigner_3j_float64(l1, l2, l3), dtype, device)
