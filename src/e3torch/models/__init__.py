@@ -13,7 +13,6 @@ from e3torch.models._potential import AtomisticPotential, chemical_symbol
 from e3torch.models._io import build_model, load_model, register_model, save_model
 from e3torch.models._nequip import InteractionBlock, NequIP, NequIPPlan
 from e3torch.models._gate_points import Compose, Convolution, Network, radius_graph, smooth_cutoff, tp_path_exists
-from e3torch.models._calculator import E3TorchCalculator
 
 __all__ = [
     "BesselBasis",
@@ -36,3 +35,12 @@ __all__ = [
     "tp_path_exists",
     "E3TorchCalculator",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``E3TorchCalculator`` needs ASE (the ``train`` extra), so it is imported on first use."""
+    if name == "E3TorchCalculator":
+        from e3torch.models._calculator import E3TorchCalculator
+
+        return E3TorchCalculator
+    raise AttributeError(f"module 'e3torch.models' has no attribute {name!r}")
