@@ -62,5 +62,6 @@ from e3torch.o3._tensor_product import (
 )
 # --- linear, norm ---
 from e3torch.o3._linear import Linear
+from e3torch.o3._norm import Norm
 # --- reduced tensor products ---
 from e3torch.o3._reduce import ReducedTensorProducts
