@@ -67,6 +67,7 @@ class _Sortcut(torch.nn.Module):
     def __init__(self, *irreps_outs: object) -> None:
         super().__init__()
         self.irreps_outs = tuple(Irreps(irreps).simplify() for irreps in irreps_outs)
+        self._n_outs = len(self.irreps_outs)
         irreps_in = sum(self.irreps_outs, Irreps(""))
         self.irreps_in = irreps_in.sort().irreps.simplify()
         # each (mul, ir) of each output takes the next unused copies of ir in irreps_in
@@ -91,4 +92,4 @@ class _Sortcut(torch.nn.Module):
                 f"expected input with last dimension {self.irreps_in.dim} (irreps {self.irreps_in}), "
                 f"got shape {tuple(x.shape)}"
             )
-        return tuple(x.index_select(-1, getattr(self, f"_index{k}")) for k in range(len(self.irreps_outs)))
+        return tuple(x.index_select(-1, getattr(self, f"_index{k}")) for k in range(self._n_outs))
