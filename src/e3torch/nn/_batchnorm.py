@@ -142,7 +142,7 @@ class _BatchNormTrain(torch.autograd.Function):
         inv = (field + bn.eps).pow(-0.5)
         w = inv if weight is None else weight * inv
         d_field = g_scale * w * inv * inv * -0.5
-        d_comp = d_field.index_select(0, bn._comp_channel) * bn._inv_d * (2.0 / n)
+        d_comp = d_field.index_select(0, bn._comp_channel) / bn._divisor * (2.0 / n)
         base = None
         if bn.plan.scalar_cols:
             cols = bn._scalar_cols
@@ -239,8 +239,9 @@ class BatchNorm(torch.nn.Module):
         self.register_buffer("_scalar_cols", torch.tensor(self.plan.scalar_cols, **long), persistent=False)
         order = self.plan.channel_order or ()
         self.register_buffer("_channel_order", torch.tensor(order, **long), persistent=False)
-        inv_d = [1.0 / ir.dim if normalization == "component" else 1.0 for mul, ir in self.irreps for _ in range(mul * ir.dim)]
-        self.register_buffer("_inv_d", torch.tensor(inv_d), persistent=False)
+        # divisor of each component's second moment: 2l+1 (component) or 1 (norm); integers, exact in any dtype
+        div = [float(ir.dim) if normalization == "component" else 1.0 for mul, ir in self.irreps for _ in range(mul * ir.dim)]
+        self.register_buffer("_divisor", torch.tensor(div), persistent=False)
         indices = [torch.tensor(g.index or (), **long) for g in self.plan.groups]
         for k, index in enumerate(indices):
             self.register_buffer(f"_group_index_{k}", index, persistent=False)

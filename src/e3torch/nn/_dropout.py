@@ -1,8 +1,8 @@
 """Equivariant dropout: :class:`Dropout`, one Bernoulli mask entry per irrep copy.
 
 Dropping whole irrep copies (all ``2l+1`` components together) keeps the layer equivariant. The mask is drawn
-exactly as e3nn 0.6.0 draws it (shape ``(batch, num_irreps)``, shared over any further dimensions), so a seeded run
-drops the same copies; it is expanded to the components with one precomputed ``index_select``.
+exactly as e3nn 0.6.0 draws it (one ``(batch, mul)`` Bernoulli draw per term, shared over any further dimensions), so
+a seeded run drops the same copies; it is expanded to the components with one precomputed ``index_select``.
 """
 
 from __future__ import annotations
@@ -81,12 +81,12 @@ class Dropout(torch.nn.Module):
             )
         if not self.training or self.p == 0:
             return x
-        shape = (self.irreps.num_irreps,) if x.dim() == 1 else (x.shape[0], self.irreps.num_irreps)
-        noise = x.new_empty(shape)
+        batch = () if x.dim() == 1 else (x.shape[0],)
         if self.p == 1:
-            noise.fill_(0)
-        else:
-            noise.bernoulli_(1 - self.p).div_(1 - self.p)
+            noise = x.new_zeros(batch + (self.irreps.num_irreps,))
+        else:  # one draw per term, as e3nn (same masks from the same seed)
+            draws = [x.new_empty(batch + (mul,)).bernoulli_(1 - self.p) for mul, _ in self.irreps]
+            noise = (torch.cat(draws, dim=-1) if len(draws) > 1 else draws[0]).div_(1 - self.p)
         noise = noise.index_select(-1, self._copy_index)
         if x.dim() > 2:
             noise = noise.reshape((x.shape[0],) + (1,) * (x.dim() - 2) + (self.irreps.dim,))
