@@ -19,11 +19,12 @@ def _wigner_3j_array(l1: int, l2: int, l3: int) -> tuple[np.ndarray]:
 
 
 _CACHE = ConstantCache(_wigner_3j_array)
+_CPU = torch.device("cpu")
 
 
 @torch.compiler.assume_constant_result  # a constant: computed outside of any graph being traced
 def _wigner_3j_float64(l1: int, l2: int, l3: int) -> torch.Tensor:
-    return _CACHE.get((l1, l2, l3), torch.float64, torch.device("cpu"))[0]
+    return _CACHE.get((l1, l2, l3), torch.float64, _CPU)[0]
 
 
 def wigner_3j(
