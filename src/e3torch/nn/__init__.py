@@ -9,3 +9,5 @@ from e3torch.nn._fc import FullyConnectedNet
 from e3torch.nn._extract import Extract, ExtractIr
 from e3torch.nn._dropout import Dropout
 from e3torch.nn._identity import Identity
+from e3torch.nn._s2act import S2Activation
+from e3torch.nn._so3act import SO3Activation

@@ -51,6 +51,8 @@ from e3torch.o3._angular_spherical_harmonics import (
     spherical_harmonics_alpha_beta,
 )
 # --- s2 grid ---
+from e3torch.o3._s2grid import FromS2Grid, ToS2Grid, irfft, rfft, s2_grid, spherical_harmonics_s2_grid
+from e3torch.o3._so3grid import SO3Grid
 # --- tensor products ---
 from e3torch.o3._tensor_product import (
     ElementwiseTensorProduct,
