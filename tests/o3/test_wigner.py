@@ -7,6 +7,8 @@ import itertools
 import e3nn.o3
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from e3torch import o3
 
@@ -66,6 +68,27 @@ def test_wigner_3j_permutation_symmetry(ls: tuple[int, int, int]) -> None:
         sign = (-1) ** sum(ls) if odd else 1
         C_perm = o3.wigner_3j(*(ls[i] for i in perm), dtype=F64)
         _close(C_perm.permute(*(perm.index(i) for i in range(3))), sign * C, atol=1e-14)
+
+
+@st.composite
+def _triple(draw: st.DrawFn, lmax: int = 10) -> tuple[int, int, int]:
+    l1 = draw(st.integers(0, lmax))
+    l2 = draw(st.integers(0, lmax))
+    l3 = draw(st.integers(abs(l1 - l2), min(l1 + l2, lmax)))
+    return l1, l2, l3
+
+
+@settings(max_examples=20, deadline=None)
+@given(ls=_triple(), seed=st.integers(0, 2**16))
+def test_wigner_3j_invariant_random_triples(ls: tuple[int, int, int], seed: int) -> None:
+    C = o3.wigner_3j(*ls, dtype=F64)
+    _close(C.norm(), torch.tensor(1.0, dtype=F64), atol=1e-13)
+    torch.manual_seed(seed)
+    a, b, c = o3.rand_angles(dtype=F64)
+    rotated = torch.einsum("ijk,il,jm,kn->lmn", C, *(o3.wigner_D(l, a, b, c) for l in ls))
+    _close(rotated, C, atol=1e-12)
+    swapped = o3.wigner_3j(ls[1], ls[0], ls[2], dtype=F64).transpose(0, 1)
+    _close(swapped, (-1) ** sum(ls) * C, atol=1e-14)
 
 
 def test_wigner_3j_errors() -> None:
