@@ -23,9 +23,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-import e3torch  # noqa: E402
+import _api
 
-import _api  # noqa: E402
+import e3torch
 
 project = "e3torch"
 author = "the e3torch developers"
