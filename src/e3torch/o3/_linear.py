@@ -7,7 +7,8 @@ inputs give unit-variance outputs, as in e3nn 0.6.0 (same instructions, flat wei
 
 Execution plan: every input block is brought once into the ``(batch * (2l+1), mul)`` layout, each output block is one
 matrix product (``addmm`` over its instructions, the bias fused into the first one), and the output is concatenated
-once. Per-sample weights use ``bmm`` in the same layout. :func:`linear_naive` is the obviously correct ``einsum``
+once (under autograd) or each block written once into its place, by chunks of rows that stay in cache (without).
+Per-sample weights use ``bmm`` in the same layout. :func:`linear_naive` is the obviously correct ``einsum``
 executor kept beside it as the oracle in tests.
 """
 
@@ -147,6 +148,11 @@ def _check_instructions(instructions: Any, irreps_in: Irreps, irreps_out: Irreps
     return result
 
 
+def _check_trailing(t: torch.Tensor, shape: tuple[int, ...], name: str) -> None:
+    if t.dim() < len(shape) or tuple(t.shape[t.dim() - len(shape) :]) != shape:
+        raise ValueError(f"expected {name} with trailing shape {shape}, got shape {tuple(t.shape)}")
+
+
 def _check_biases(biases: Any, irreps_out: Irreps) -> list[bool]:
     if isinstance(biases, bool):
         return [biases and ir == _SCALAR for _, ir in irreps_out]
@@ -223,23 +229,26 @@ def _weight_block(plan: LinearPlan, path: _Path, weight: torch.Tensor, batched: 
     return w * path.weight
 
 
-def _linear_fast(
-    plan: LinearPlan, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, batched: bool
-) -> torch.Tensor:
-    """``x``: ``(Z, fi, dim_in)``; weight ``(fi, fo, numel)`` or, if batched, ``(Z, fi, fo, numel)``."""
+def _blocks_of(
+    plan: LinearPlan, x: torch.Tensor, wblocks: list[torch.Tensor], bias: torch.Tensor | None, batched: bool
+) -> list[tuple[_Block, torch.Tensor | None]]:
+    """Every output block of ``x`` ``(Z, fi, dim_in)`` as a ``(Z, fo, mul, d)`` view (None: no contribution).
+
+    ``wblocks[k]``: the scaled weight block of path ``k`` (only non-empty paths are used).
+    """
     z, fi, fo = x.shape[0], plan.f_in or 1, plan.f_out or 1
     sizes = [b.stop - b.start for b in plan.inputs]
     pieces = torch.split(x, sizes, dim=-1) if len(sizes) > 1 else (x,)
     cache: dict[int, torch.Tensor] = {}
 
-    def transposed(i: int) -> torch.Tensor:  # (Z*d, fi*mul) or, batched, (Z, d, fi*mul)
+    def transposed(i: int) -> torch.Tensor:  # (Z*d, fi*mul) or, batched, (Z, d, fi*mul): one copy per input block
         if i not in cache:
             b = plan.inputs[i]
             t = pieces[i].reshape(z, fi, b.mul, b.d).permute(0, 3, 1, 2)
             cache[i] = t.reshape(z, b.d, fi * b.mul) if batched else t.reshape(z * b.d, fi * b.mul)
         return cache[i]
 
-    parts = []
+    results = []
     for out in plan.outputs:
         b = out.block
         if b.mul == 0:
@@ -249,24 +258,51 @@ def _linear_fast(
             acc = bias[..., out.bias[0] : out.bias[1]]  # (fo, mul) or batched (Z, fo, mul)
             acc = acc.reshape(z, 1, fo * b.mul) if batched else acc.reshape(fo * b.mul)
         for k in out.paths:
-            path = plan.paths[k]
-            xt, w = transposed(path.i_in), _weight_block(plan, path, weight, batched)
+            xt, w = transposed(plan.paths[k].i_in), wblocks[k]
             if batched:
                 acc = torch.bmm(xt, w) if acc is None else torch.baddbmm(acc, xt, w)
-            elif acc is None:
-                acc = torch.mm(xt, w)
             else:
-                acc = torch.addmm(acc, xt, w)
-        if acc is None:
-            parts.append(x.new_zeros(z, fo, b.mul * b.d))
-            continue
-        if b.d == 1:
-            parts.append(acc.reshape(-1, fo * b.mul).expand(z, fo * b.mul).reshape(z, fo, b.mul))
-        else:
-            parts.append(acc.reshape(z, b.d, fo, b.mul).permute(0, 2, 3, 1).reshape(z, fo, b.mul * b.d))
-    if not parts:
-        return x.new_zeros(z, fo, plan.dim_out)
-    return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
+                acc = torch.mm(xt, w) if acc is None else torch.addmm(acc, xt, w)
+        if acc is not None and b.d == 1:
+            acc = acc.reshape(-1, fo * b.mul).expand(z, fo * b.mul).reshape(z, fo, b.mul, 1)
+        elif acc is not None:
+            acc = acc.reshape(z, b.d, fo, b.mul).permute(0, 2, 3, 1)
+        results.append((b, acc))
+    return results
+
+
+def _chunk_rows(plan: LinearPlan) -> int:
+    """Rows per chunk in the no-autograd path: the widest transposed block of a chunk stays in cache (~512 KB)."""
+    width = max([b.stop - b.start for b in plan.inputs + tuple(o.block for o in plan.outputs)] + [1])
+    width *= max(plan.f_in or 1, plan.f_out or 1)
+    return max(32, 2 ** round(math.log2(max(1.0, 131072 / width))))
+
+
+def _linear_fast(
+    plan: LinearPlan, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, batched: bool
+) -> torch.Tensor:
+    """``x``: ``(Z, fi, dim_in)``; weight ``(fi, fo, numel)`` or, if batched, ``(Z, fi, fo, numel)``."""
+    z, fo = x.shape[0], plan.f_out or 1
+    wblocks = [_weight_block(plan, p, weight, batched) if p.mul_in * p.mul_out else weight for p in plan.paths]
+    needs_grad = x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+    if torch.is_grad_enabled() and needs_grad:  # autograd: one concatenation (its backward is free)
+        parts = [
+            x.new_zeros(z, fo, b.mul * b.d) if acc is None else acc.reshape(z, fo, b.mul * b.d)
+            for b, acc in _blocks_of(plan, x, wblocks, bias, batched)
+        ]
+        if not parts:
+            return x.new_zeros(z, fo, plan.dim_out)
+        return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
+    # no autograd: each block written once, into place, by chunks of rows that stay in cache
+    y = x.new_empty(z, fo, plan.dim_out)
+    rows = z if batched or torch.compiler.is_compiling() else _chunk_rows(plan)
+    for s in range(0, z, rows) if z > rows else [0]:
+        xs = x if z <= rows else x[s : s + rows]
+        ys = y if z <= rows else y[s : s + rows]
+        for b, acc in _blocks_of(plan, xs, wblocks, bias, batched):
+            dst = ys[:, :, b.start : b.stop].unflatten(-1, (b.mul, b.d))
+            dst.zero_() if acc is None else dst.copy_(acc)
+    return y
 
 
 def linear_naive(
@@ -430,15 +466,9 @@ class Linear(torch.nn.Module):
         """
         result, offset = [], 0
         for ins in self.instructions:
-            n = 1
-            for s in ins.path_shape:
-                n *= s
-            result.append(LinearSlices(slice(offset, offset + n), ins.path_shape))
-            offset += n
+            result.append(LinearSlices(slice(offset, offset + math.prod(ins.path_shape)), ins.path_shape))
+            offset += math.prod(ins.path_shape)
         return result
-
-    def extra_repr(self) -> str:  # pragma: no cover - repr is overridden
-        return ""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.irreps_in} -> {self.irreps_out} | {self.weight_numel} weights)"
@@ -542,8 +572,7 @@ class Linear(torch.nn.Module):
             )
         weight = self._resolve_weight(weight)
         w_shape = (plan.weight_numel,) if nf == 0 else (plan.f_in, plan.f_out, plan.weight_numel)
-        if weight.dim() < len(w_shape) or tuple(weight.shape[weight.dim() - len(w_shape) :]) != w_shape:
-            raise ValueError(f"expected weight with trailing shape {w_shape}, got shape {tuple(weight.shape)}")
+        _check_trailing(weight, w_shape, "weight")
         batched = weight.dim() > len(w_shape)
         if batched and self.shared_weights:
             raise ValueError(
@@ -555,8 +584,7 @@ class Linear(torch.nn.Module):
                     raise ValueError("expected a bias argument: this Linear has internal_weights=False")
                 bias = self.bias
             b_shape = (plan.bias_numel,) if nf == 0 else (plan.f_out, plan.bias_numel)
-            if bias.dim() < len(b_shape) or tuple(bias.shape[bias.dim() - len(b_shape) :]) != b_shape:
-                raise ValueError(f"expected bias with trailing shape {b_shape}, got shape {tuple(bias.shape)}")
+            _check_trailing(bias, b_shape, "bias")
             batched = batched or bias.dim() > len(b_shape)
         else:
             bias = None
