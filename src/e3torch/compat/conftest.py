@@ -1,3 +1,7 @@
-"""pytest: modules whose import switches the process over to the compat layer are not collected for doctests."""
+"""pytest: modules not collected for doctests.
 
-collect_ignore = ["install.py", "__main__.py"]
+``install.py`` and ``__main__.py`` switch the process over to the compat layer when imported; ``util/test.py``
+defines e3nn's autouse, parametrized ``float_tolerance`` fixture, which pytest would apply to that module's doctests.
+"""
+
+collect_ignore = ["install.py", "__main__.py", "util/test.py"]
