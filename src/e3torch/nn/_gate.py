@@ -7,12 +7,14 @@ multiplied by its activated gate; gating by an odd gate flips the parity of the 
 Execution plan (computed once): the input is split once into contiguous segments; each run of scalars (or gates)
 sharing one function is activated in one call; the activated gates are expanded to the gated layout by one
 ``index_select`` with a precomputed index and all gated irreps are multiplied at once (a broadcast per block of
-size ``2l+1`` would run a tiny inner loop, three times slower); the output is concatenated once.
+size ``2l+1`` would run a tiny inner loop, three times slower); the output is concatenated once (under autograd),
+or, without autograd, every piece is written once into its place, by chunks of rows that stay in cache.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -248,29 +250,47 @@ class Gate(torch.nn.Module):
                 f"expected input with last dimension {self.irreps_in.dim} (irreps {self.irreps_in}), "
                 f"got shape {tuple(features.shape)}"
             )
-        plan = self.plan
-        segs = torch.split(features, plan.sizes, dim=-1) if len(plan.sizes) > 1 else (features,)
-        gated = None
-        if plan.gated:
-            gates = [segs[i] if a < 0 else self.act_gates.acts[a](segs[i]) for i, a in plan.gates]
-            gates_all = torch.cat(gates, dim=-1) if len(gates) > 1 else gates[0]
-            pieces = [segs[i] for i in plan.gated]
-            gated = (torch.cat(pieces, dim=-1) if len(pieces) > 1 else pieces[0], gates_all.index_select(-1, self.gate_index))
         if torch.is_grad_enabled() and features.requires_grad:
-            outs = [segs[i] if a < 0 else self.act_scalars.acts[a](segs[i]) for i, a in plan.scalars]
-            if gated is not None:
-                outs.append(gated[0] * gated[1])
+            outs = self._pieces(features)
             if not outs:
                 return features.new_zeros(features.shape[:-1] + (0,))
             return torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
-        # no autograd: write every piece once, into its place in the output (no concatenation)
-        out = features.new_empty(features.shape[:-1] + (self.irreps_out.dim,))
+        # no autograd: every piece written once into its place, by chunks of rows that stay in cache
+        n = math.prod(features.shape[:-1])
+        x = features.reshape(n, self.irreps_in.dim)
+        out = features.new_empty(n, self.irreps_out.dim)
+        rows = n if torch.compiler.is_compiling() else max(64, 2 ** round(math.log2(2**18 / max(1, x.shape[1]))))
+        for start in range(0, n, rows) if n > rows else [0]:
+            self._write(x if n <= rows else x[start : start + rows], out if n <= rows else out[start : start + rows])
+        return out.reshape(features.shape[:-1] + (self.irreps_out.dim,))
+
+    def _gated(self, segs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The gated irreps and their activated gates, expanded to the same layout."""
+        plan = self.plan
+        if not plan.gated:
+            return None
+        gates = [segs[i] if a < 0 else self.act_gates.acts[a](segs[i]) for i, a in plan.gates]
+        gates_all = torch.cat(gates, dim=-1) if len(gates) > 1 else gates[0]
+        pieces = [segs[i] for i in plan.gated]
+        gated = torch.cat(pieces, dim=-1) if len(pieces) > 1 else pieces[0]
+        return gated, gates_all.index_select(-1, self.gate_index)
+
+    def _pieces(self, features: torch.Tensor) -> list[torch.Tensor]:
+        plan = self.plan
+        segs = torch.split(features, plan.sizes, dim=-1) if len(plan.sizes) > 1 else (features,)
+        outs = [segs[i] if a < 0 else self.act_scalars.acts[a](segs[i]) for i, a in plan.scalars]
+        gated = self._gated(segs)
+        return outs if gated is None else outs + [gated[0] * gated[1]]
+
+    def _write(self, x: torch.Tensor, out: torch.Tensor) -> None:
+        plan = self.plan
+        segs = torch.split(x, plan.sizes, dim=-1) if len(plan.sizes) > 1 else (x,)
         pos = 0
         for i, a in plan.scalars:
-            dst, pos = out[..., pos : pos + plan.sizes[i]], pos + plan.sizes[i]
+            dst, pos = out[:, pos : pos + plan.sizes[i]], pos + plan.sizes[i]
             f, c = (None, None) if a < 0 else split_scale(self.act_scalars.acts[a])
             y = segs[i] if f is None else f(segs[i])
             dst.copy_(y) if c is None else torch.mul(y, c, out=dst)
+        gated = self._gated(segs)
         if gated is not None:
-            torch.mul(gated[0], gated[1], out=out[..., pos:])
-        return out
+            torch.mul(gated[0], gated[1], out=out[:, pos:])
