@@ -15,6 +15,7 @@ their figures are drawn at build time by matplotlib's ``plot`` directive.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
 import sys
@@ -75,13 +76,26 @@ plot_html_show_formats = False
 plot_formats = [("png", 110)]
 plot_rcparams = {"figure.dpi": 110, "savefig.bbox": "tight"}
 
+
+# --- math: MathJax served from the site itself when available, so that the pages render offline ---
+def _local_mathjax() -> pathlib.Path | None:
+    """MathJax 3's self-contained SVG build, shipped by the ``sphinx-mathjax-offline`` package (docs extra)."""
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    if spec is None or spec.origin is None:
+        return None
+    path = pathlib.Path(spec.origin).parent / "static" / "mathjax" / "tex-svg.js"
+    return path if path.is_file() else None
+
+
+_MATHJAX = _local_mathjax()
+if _MATHJAX is not None:  # else Sphinx's default: MathJax from a CDN (renders only online)
+    mathjax_path = _MATHJAX.name
+
 # --- HTML ---
 html_theme = "furo"
 html_title = f"e3torch {release}"
-html_static_path: list[str] = []
+html_static_path: list[str] = [] if _MATHJAX is None else [str(_MATHJAX)]
 html_show_sourcelink = False
-pygments_style = "sphinx"
-pygments_dark_style = "monokai"
 
 
 def _drop_type_docstring_of_data(app, what, name, obj, options, lines):

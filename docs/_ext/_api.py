@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pathlib
+import re
 import sys
 from collections.abc import Iterable
 
@@ -36,6 +37,7 @@ SECTION_TITLES: dict[str, str] = {
     "e3torch.o3._spherical_harmonics": "Spherical harmonics",
     "e3torch.o3._angular_spherical_harmonics": "Spherical harmonics of angles",
     "e3torch.o3._s2grid": "Grids on the sphere",
+    "e3torch.o3._so3grid": "Grids on the rotation group",
     "e3torch.o3._tensor_product._tensor_product": "Tensor products",
     "e3torch.o3._tensor_product._instruction": "Tensor products",
     "e3torch.o3._tensor_product._sub": "Tensor products",
@@ -46,6 +48,14 @@ SECTION_TITLES: dict[str, str] = {
     "e3torch.nn._gate": "Gate",
     "e3torch.nn._batchnorm": "Normalization",
     "e3torch.nn._fc": "Fully connected networks",
+    "e3torch.nn._normact": "Norm-based activation",
+    "e3torch.nn._extract": "Extracting irreps",
+    "e3torch.nn._dropout": "Dropout",
+    "e3torch.nn._identity": "Identity",
+    "e3torch.nn._s2act": "Activations on the sphere",
+    "e3torch.nn._so3act": "Activations on the rotation group",
+    "e3torch.io._cartesian_tensor": "Cartesian tensors",
+    "e3torch.io._spherical_tensor": "Signals on the sphere",
     "e3torch.math._linalg": "Linear algebra",
     "e3torch.math._normalize_activation": "Normalized activations",
     "e3torch.math._soft_unit_step": "Soft unit step",
@@ -95,7 +105,7 @@ def _section_of(module_name: str, name: str) -> str:
     if defining in SECTION_TITLES:
         return SECTION_TITLES[defining]
     doc = inspect.getdoc(sys.modules.get(defining)) or ""
-    first = doc.split("\n")[0].split(":")[0].strip().rstrip(".")
+    first = re.split(r"[:,(.]", doc.split("\n")[0])[0].strip()
     return first or defining.rsplit(".", 1)[-1].strip("_").replace("_", " ").capitalize()
 
 
