@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from e3torch.cli import demo
+from e3torch.cli import demo, evaluate, md, train
 
 __all__ = ["build_parser", "main"]
 
-_SUBCOMMANDS = [demo]
+_SUBCOMMANDS = [train, evaluate, md, demo]
 
 
 def build_parser() -> argparse.ArgumentParser:
