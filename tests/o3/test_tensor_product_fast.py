@@ -45,6 +45,8 @@ def plan_from_e3nn(tp: e3nn_o3.TensorProduct) -> TensorProductPlan:
 MODE_CASES = {
     "uvw": ("2x0e+3x1o", "2x1o+1x2e", "3x1e+2x1o+2x0e", [(0, 0, 1, "uvw", True), (1, 0, 0, "uvw", True),
                                                           (1, 1, 1, "uvw", True), (1, 0, 2, "uvw", True)]),
+    "uvw_scalar": ("3x1o+2x2e+2x0e", "4x0e+1x1o", "2x1o+3x2e+2x0e", [(0, 0, 0, "uvw", True), (1, 0, 1, "uvw", True),
+                                                              (2, 0, 2, "uvw", True), (0, 1, 1, "uvw", True)]),
     "uvu": ("3x0e+3x1o+2x2e", "1x0e+1x1o+1x2e+1x3o", "3x1o+3x0e+2x2e+2x1o",
             [(0, 1, 0, "uvu", True), (1, 0, 0, "uvu", True), (1, 1, 1, "uvu", True), (2, 3, 3, "uvu", True),
              (2, 2, 2, "uvu", True), (1, 2, 0, "uvu", False)]),
@@ -142,9 +144,9 @@ def test_cpp_derivatives_match_torch(name: str, shared: bool) -> None:
 
 
 @requires_kernels
-@pytest.mark.parametrize("name", ["uvw", "uvu_mul2", "uuw", "uvu<v", "u<vw"])
+@pytest.mark.parametrize("name", ["uvw", "uvw_scalar", "uvu_mul2", "uuw", "uvu<v", "u<vw"])
 def test_cpp_gradgradcheck(name: str) -> None:
-    shared = name in ("uvw", "u<vw")
+    shared = name in ("uvw", "uvw_scalar", "u<vw")
     tp, _, ex = _executors(name, shared)
     inputs = tuple(t.requires_grad_() for t in _inputs(tp, 3, shared, seed=5))
     assert torch.autograd.gradcheck(ex, inputs)

@@ -17,7 +17,7 @@ __all__ = ["tensor_product_ops_available", "kernel_build_error", "build_tensor_p
 
 _HERE = pathlib.Path(__file__).parent
 _SOURCES = ("tensor_product.cpp",)
-_HEADERS = ("tp_common.h", "tp_paths.h")
+_HEADERS = ("tp_common.h", "tp_paths.h", "tp_weights.h", "tp_scalar.h")
 _CFLAGS = ("-O3", "-march=native", "-fopenmp", "-std=c++17", "-Wno-unused-variable")
 _ERRORS: list[str] = []
 

@@ -1,12 +1,13 @@
 """Python side of the compiled tensor product: plan encoding, fake implementation, autograd.
 
-The C++ operator ``e3torch_tp::apply(a, b, c, tab_i, tab_f, target, shared, weighted_only, d1, d2, d3, nw)``
-computes one partial derivative of the scalar ``<G, TP(x1, x2, W)>`` (of its weighted paths only, if
-``weighted_only``): ``target`` 2 is the product, 0, 1 and 3 its transposes with respect
-to ``x1``, ``x2`` and ``W``; ``(a, b, c)`` are the other three operands in the order ``(x1, x2, G, W)``. Because the
-product is multilinear, the derivative of any of the four with respect to any operand is again one of the four
-(with that operand's slot taken by the incoming gradient), so the autograd formula below is itself differentiable
-to any order.
+The C++ operator ``e3torch_tp::apply(x1, x2, g, w, tab_i, tab_f, mask, shared, weighted_only, d1, d2, d3, nw)``
+evaluates, in one pass, the partial derivatives of the scalar ``Phi = <g, TP(x1, x2, w)>`` with respect to the
+operands (roles 0: ``x1``, 1: ``x2``, 2: ``g``, 3: ``w``) set in ``mask``: role 2 is the product itself, the
+others its transposes. It returns four tensors in role order (empty for roles not in ``mask``); with
+``weighted_only`` only the paths with weights take part. Because ``Phi`` is multilinear, the derivative of the
+output for role ``t`` with respect to an operand ``s`` is again such a derivative, of ``Phi`` with operand ``t``
+replaced by the incoming gradient, so the autograd formula below calls the same operator and is itself
+differentiable to any order.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from e3torch.o3._tensor_product._plan import Path, TensorProductPlan
 
 __all__ = ["encode_plan", "tensor_product", "register"]
 
-VERSION = 1
+VERSION = 3
 HEADER = 16
-PATH_RECORD = 32
-DIRECT_FOLD, DIRECT_ELEM, WEIGHT_FOLD, WEIGHT_ELEM = 0, 1, 2, 3
+PATH_RECORD = 40
+DIRECT_FOLD, DIRECT_ELEM, WEIGHT_FOLD, WEIGHT_ELEM, WEIGHT_SCALAR = 0, 1, 2, 3, 4
 
 Entry = tuple[int, int, int, int]  # (channel of A, channel of B, channel of the target, weight index or -1)
 
@@ -40,6 +41,13 @@ def _layout(plan: TensorProductPlan, path: Path) -> tuple[int, int, int, list[tu
     """
     m1, m2 = plan.in1[path.i_in1].mul, plan.in2[path.i_in2].mul
     mode, hw = path.mode, path.has_weight
+    d1, d2, d3 = plan.in1[path.i_in1].dim, plan.in2[path.i_in2].dim, plan.out[path.i_out].dim
+    if mode == "uvw" and 1 in (d1, d2) and d3 <= 64:
+        # A scalar input B: contracting the weights with B first costs mB + d instead of mB * d per (a, w).
+        role_b = 1 if d2 == 1 else 0
+        mb = (m1, m2)[role_b]
+        if mb + d3 < mb * d3:
+            return WEIGHT_SCALAR, 1 - role_b, (m1, m2)[1 - role_b], []
     if mode == "uvw":
         if m2 <= m1:  # fold x2 (B = x2, A = x1)
             return WEIGHT_FOLD, 0, m1 * m2, [(v, [(u, v, u * m2 + v, -1) for u in range(m1)]) for v in range(m2)]
@@ -105,7 +113,7 @@ def encode_plan(plan: TensorProductPlan) -> tuple[torch.Tensor, torch.Tensor]:
     ...                          (Path(0, 0, 0, "uvu", True, 0, (2, 1), 1.0, cg),), 2)
     >>> tab_i, tab_f = encode_plan(plan)
     >>> tab_i[:7].tolist(), tab_f.shape
-    ([1, 1, 6, 3, 2, 2, 2], torch.Size([3]))
+    ([3, 1, 6, 3, 2, 2, 2], torch.Size([3]))
     """
     data: list[int] = []
     values: list[float] = []
@@ -138,14 +146,18 @@ def encode_plan(plan: TensorProductPlan) -> tuple[torch.Tensor, torch.Tensor]:
             group_rows += [b, len(entries) // 4, len(group)]
             for entry in group:
                 entries.extend(entry)
-        weighted = kind in (WEIGHT_FOLD, WEIGHT_ELEM)
+        weighted = kind in (WEIGHT_FOLD, WEIGHT_ELEM, WEIGHT_SCALAR)
         wexp = -1
         if path.has_weight and not weighted:
             wexp, nwd = nwd, nwd + path.weight_numel
         max_pairs = max(max_pairs, len(pairs))
         max_da = max(max_da, da)
-        if weighted:
+        if kind in (WEIGHT_FOLD, WEIGHT_ELEM):
             max_t, max_gt = max(max_t, q * d3), max(max_gt, d3 * bo.mul)
+        scalar = [0, 0, ba.mul, bb.mul]  # weight strides of a and b, channel counts (WEIGHT_SCALAR only)
+        if kind == WEIGHT_SCALAR:
+            m3 = bo.mul
+            scalar[:2] = [bb.mul * m3, m3] if role_a == 0 else [m3, ba.mul * m3]
         record = [
             kind, role_a, ba.offset, da, bb.offset, db, bo.offset, d3, bo.mul, q, int(path.has_weight),
             path.weight_offset, wexp, len(nnz),
@@ -154,7 +166,7 @@ def encode_plan(plan: TensorProductPlan) -> tuple[torch.Tensor, torch.Tensor]:
             put(_starts([e[1] for e in by_b], db)),
             len(pairs), put([x for p in pairs for x in p]), put(_starts([p[1] for p in pairs], d3)),
             put(pia), put(_starts([pairs[n][0] for n in pia], da)),
-            len(groups), put(group_rows), len(entries) // 4, put(entries), path.weight_numel,
+            len(groups), put(group_rows), len(entries) // 4, put(entries), path.weight_numel, *scalar,
         ]  # fmt: skip
         records.append(record + [0] * (PATH_RECORD - len(record)))
     header = [VERSION, len(plan.paths), plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel, nwd,
@@ -165,35 +177,41 @@ def encode_plan(plan: TensorProductPlan) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(table, dtype=torch.int32), torch.tensor(values, dtype=torch.float64)
 
 
-def _fake(a, b, c, tab_i, tab_f, target, shared, weighted_only, d1, d2, d3, nw):  # noqa: ANN001, ANN202
-    dims = (d1, d2, d3, nw)
-    if target == 3 and shared:
-        return a.new_empty(nw)
-    return a.new_empty(a.shape[0], dims[target])
+def _fake(x1, x2, g, w, tab_i, tab_f, mask, shared, weighted_only, d1, d2, d3, nw):  # noqa: ANN001, ANN202
+    data = next(t for t in (x1, x2, g) if t is not None)
+    z = data.shape[0]
+    shapes = ((z, d1), (z, d2), (z, d3), (nw,) if shared else (z, nw))
+    return tuple(data.new_empty(shapes[r] if (mask >> r) & 1 else (0,)) for r in range(4))
 
 
 def _setup_context(ctx, inputs, output) -> None:  # noqa: ANN001
-    a, b, c, tab_i, tab_f, target, shared, weighted_only, d1, d2, d3, nw = inputs
-    ctx.save_for_backward(a, b, c, tab_i, tab_f)
-    ctx.meta = (target, shared, weighted_only, d1, d2, d3, nw)
+    x1, x2, g, w, tab_i, tab_f, mask, shared, weighted_only, d1, d2, d3, nw = inputs
+    ctx.save_for_backward(x1, x2, g, w, tab_i, tab_f)
+    ctx.meta = (mask, shared, weighted_only, d1, d2, d3, nw)
+    ctx.set_materialize_grads(False)
 
 
-def _backward(ctx, grad: torch.Tensor):  # noqa: ANN001, ANN202
-    a, b, c, tab_i, tab_f = ctx.saved_tensors
-    target, shared, weighted_only, d1, d2, d3, nw = ctx.meta
-    roles = [r for r in range(4) if r != target]
-    by_role = dict(zip(roles, (a, b, c)))
-    by_role[target] = grad
-    grads: list[torch.Tensor | None] = []
-    for slot, role in enumerate(roles):
-        if not ctx.needs_input_grad[slot]:
-            grads.append(None)
+def _backward(ctx, *grads: torch.Tensor | None):  # noqa: ANN001, ANN202
+    *operands, tab_i, tab_f = ctx.saved_tensors
+    mask, shared, weighted_only, d1, d2, d3, nw = ctx.meta
+    result: list[torch.Tensor | None] = [None] * 4
+    for t in range(4):
+        if not (mask >> t) & 1 or grads[t] is None:
             continue
-        operands = [by_role[r] for r in range(4) if r != role]
-        # Paths without weights do not depend on W: a derivative that went through W sees only weighted paths.
-        only = weighted_only or role == 3 or target == 3
-        grads.append(torch.ops.e3torch_tp.apply(*operands, tab_i, tab_f, role, shared, only, d1, d2, d3, nw))
-    return (*grads, None, None, None, None, None, None, None, None, None)
+        # d<h_t, dPhi/dt>/ds = dPhi/ds with operand t replaced by h_t (s != t; dPhi/dt does not depend on t).
+        targets = [s for s in range(4) if s != t and ctx.needs_input_grad[s] and operands[s] is not None]
+        if not targets:
+            continue
+        args = list(operands)
+        args[t] = grads[t]
+        # Paths without weights do not depend on w: a derivative that goes through w sees only weighted paths.
+        only = weighted_only or t == 3
+        outs = torch.ops.e3torch_tp.apply(
+            *args, tab_i, tab_f, sum(1 << s for s in targets), shared, only, d1, d2, d3, nw
+        )
+        for s in targets:
+            result[s] = outs[s] if result[s] is None else result[s] + outs[s]
+    return (*result, None, None, None, None, None, None, None, None, None)
 
 
 @functools.lru_cache(maxsize=None)
@@ -241,6 +259,8 @@ def tensor_product(
     True
     """
     shared = weight.dim() == 1
-    return torch.ops.e3torch_tp.apply(
-        x1, x2, weight, tab_i, tab_f, 2, shared, False, plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel
-    )
+    outputs = torch.ops.e3torch_tp.apply(
+        x1, x2, None, weight, tab_i, tab_f, 1 << 2, shared, False,
+        plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel,
+    )  # fmt: skip
+    return outputs[2]

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #if defined(__AVX__)
 #include <immintrin.h>
@@ -20,7 +22,57 @@ struct Lanes {
   static constexpr int ZT = 64 / sizeof(T);  // 16 floats or 8 doubles
 };
 
-#define E3TP_LANES for (int l = 0; l < ZT; ++l)
+// One lane vector (64 bytes) as a GCC vector type: arithmetic on it is elementwise over the ZT lanes.
+template <typename T>
+struct LaneVec {
+  typedef T type __attribute__((vector_size(64), may_alias));
+  typedef T unaligned __attribute__((vector_size(64), may_alias, aligned(sizeof(T))));
+};
+template <typename T>
+using LV = typename LaneVec<T>::type;
+
+template <typename T>
+inline LV<T> ld(const T* p) {  // p is 64-byte aligned (every row of a tile is)
+  return *reinterpret_cast<const LV<T>*>(p);
+}
+template <typename T>
+inline void st(T* p, const LV<T>& v) {
+  *reinterpret_cast<LV<T>*>(p) = v;
+}
+template <typename T>
+inline LV<T> ldu(const T* p) {
+  return *reinterpret_cast<const typename LaneVec<T>::unaligned*>(p);
+}
+template <typename T>
+inline void stu(T* p, const LV<T>& v) {
+  *reinterpret_cast<typename LaneVec<T>::unaligned*>(p) = v;
+}
+
+// A zero-initialised, 64-byte aligned buffer (tiles and scratch).
+template <typename T>
+class Buffer {
+ public:
+  Buffer() = default;
+  explicit Buffer(int64_t n) { resize(n); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { std::free(data_); }
+  void resize(int64_t n) {
+    std::free(data_);
+    const size_t bytes = ((size_t(n > 0 ? n : 1) * sizeof(T) + 63) / 64) * 64;
+    data_ = static_cast<T*>(std::aligned_alloc(64, bytes));
+    if (data_ == nullptr) throw std::bad_alloc();
+    std::memset(data_, 0, bytes);
+    size_ = n;
+  }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  int64_t size() const { return size_; }
+
+ private:
+  T* data_ = nullptr;
+  int64_t size_ = 0;
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Transposes. load_tile: rows [z0, z0 + nz) of a (Z, D) matrix with row stride ld -> tile[f * ZT + l]; lanes
@@ -154,56 +206,88 @@ inline void store_tile(const T* tile, int nz, int64_t D, T* x, int64_t ld) {
 }
 #endif
 
+// dst[c * ldd + r] = src[r * lds + c] for r < R, c < Cn (8 x 8 or 4 x 4 register blocks, scalar edges).
+template <typename T>
+inline void transpose_matrix(const T* __restrict src, int64_t R, int64_t Cn, int64_t lds, T* __restrict dst,
+                             int64_t ldd) {
+#if defined(__AVX__)
+  constexpr int B = Block8<T>::B;
+  int64_t r = 0;
+  for (; r + B <= R; r += B) {
+    int64_t c = 0;
+    for (; c + B <= Cn; c += B) transpose_block(src + r * lds + c, lds, dst + c * ldd + r, ldd);
+    for (; c < Cn; ++c)
+      for (int i = 0; i < B; ++i) dst[c * ldd + r + i] = src[(r + i) * lds + c];
+  }
+  for (; r < R; ++r)
+    for (int64_t c = 0; c < Cn; ++c) dst[c * ldd + r] = src[r * lds + c];
+#else
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t c = 0; c < Cn; ++c) dst[c * ldd + r] = src[r * lds + c];
+#endif
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // C[m][n] += sum_k A[m * sam + k * sak] * B[k * ldb + n] for m < M, n < N, k < K (A read as broadcast scalars,
-// B and C rows contiguous). Blocked MR rows x NR columns in registers, K in chunks that keep a panel of B in L1.
+// B and C rows contiguous, any alignment). MR rows x NV lane vectors of C stay in registers over a chunk of K.
 
-template <typename T, int MR, int NR>
+template <typename T, int MR, int NV>
 inline void gemm_block(int K, const T* __restrict A, int64_t sam, int64_t sak, const T* __restrict B, int64_t ldb,
                        T* __restrict C, int64_t ldc) {
-  T c[MR][NR];
+  constexpr int ZT = Lanes<T>::ZT;
+  LV<T> c[MR][NV];
   for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < NR; ++j) c[r][j] = C[r * ldc + j];
+    for (int j = 0; j < NV; ++j) c[r][j] = ldu(C + r * ldc + j * ZT);
   for (int k = 0; k < K; ++k) {
-    const T* b = B + k * ldb;
+    LV<T> b[NV];
+    for (int j = 0; j < NV; ++j) b[j] = ldu(B + k * ldb + j * ZT);
+    const T* a = A + k * sak;
     for (int r = 0; r < MR; ++r) {
-      const T a = A[r * sam + k * sak];
-      for (int j = 0; j < NR; ++j) c[r][j] += a * b[j];
+      const T x = a[r * sam];
+      for (int j = 0; j < NV; ++j) c[r][j] += x * b[j];
     }
   }
   for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < NR; ++j) C[r * ldc + j] = c[r][j];
+    for (int j = 0; j < NV; ++j) stu(C + r * ldc + j * ZT, c[r][j]);
 }
 
-template <typename T>
-inline void gemm_tail(int M, int N, int K, const T* A, int64_t sam, int64_t sak, const T* B, int64_t ldb, T* C,
+template <typename T, int MR, int NV>
+inline void gemm_rows(int M, int K, const T* A, int64_t sam, int64_t sak, const T* B, int64_t ldb, T* C,
                       int64_t ldc) {
-  for (int m = 0; m < M; ++m)
-    for (int k = 0; k < K; ++k) {
-      const T a = A[m * sam + k * sak];
-      const T* b = B + k * ldb;
-      T* c = C + m * ldc;
-      for (int n = 0; n < N; ++n) c[n] += a * b[n];
-    }
+  int m = 0;
+  for (; m + MR <= M; m += MR) gemm_block<T, MR, NV>(K, A + m * sam, sam, sak, B, ldb, C + m * ldc, ldc);
+  if (m + 4 <= M) {
+    gemm_block<T, 4, NV>(K, A + m * sam, sam, sak, B, ldb, C + m * ldc, ldc);
+    m += 4;
+  }
+  if (m + 2 <= M) {
+    gemm_block<T, 2, NV>(K, A + m * sam, sam, sak, B, ldb, C + m * ldc, ldc);
+    m += 2;
+  }
+  if (m < M) gemm_block<T, 1, NV>(K, A + m * sam, sam, sak, B, ldb, C + m * ldc, ldc);
 }
 
 template <typename T>
 void gemm_acc(int M, int N, int K, const T* A, int64_t sam, int64_t sak, const T* B, int64_t ldb, T* C,
               int64_t ldc) {
-  constexpr int NR = 64 / sizeof(T);
-  constexpr int MR = 4;
+  constexpr int ZT = Lanes<T>::ZT;
   constexpr int KC = 256;
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = K - k0 < KC ? K - k0 : KC;
     const T* Ak = A + k0 * sak;
     const T* Bk = B + k0 * ldb;
     int n = 0;
-    for (; n + NR <= N; n += NR) {
-      int m = 0;
-      for (; m + MR <= M; m += MR) gemm_block<T, MR, NR>(kc, Ak + m * sam, sam, sak, Bk + n, ldb, C + m * ldc + n, ldc);
-      for (; m < M; ++m) gemm_block<T, 1, NR>(kc, Ak + m * sam, sam, sak, Bk + n, ldb, C + m * ldc + n, ldc);
+    for (; n + 2 * ZT <= N; n += 2 * ZT) gemm_rows<T, 6, 2>(M, kc, Ak, sam, sak, Bk + n, ldb, C + n, ldc);
+    for (; n + ZT <= N; n += ZT) gemm_rows<T, 8, 1>(M, kc, Ak, sam, sak, Bk + n, ldb, C + n, ldc);
+    if (n < N) {
+      for (int m = 0; m < M; ++m)
+        for (int k = 0; k < kc; ++k) {
+          const T a = Ak[m * sam + k * sak];
+          const T* b = Bk + k * ldb;
+          T* c = C + m * ldc;
+          for (int j = n; j < N; ++j) c[j] += a * b[j];
+        }
     }
-    if (n < N) gemm_tail(M, N - n, kc, Ak, sam, sak, Bk + n, ldb, C + n, ldc);
   }
 }
 
