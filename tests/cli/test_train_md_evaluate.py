@@ -35,12 +35,14 @@ def _parse(register, argv):
 def test_evaluate_prints_and_writes_json(tiny, capsys):
     root, paths = tiny
     args = _parse(evaluate_cmd.register, ["evaluate", str(root / "model.pt"), "--data", str(paths["train"]),
-                                          "--json", str(root / "metrics.json")])
+                                          "--json", str(root / "metrics.json"), "--equivariance"])
     assert evaluate_cmd.run(args) == 0
     out = capsys.readouterr().out
     assert "forces" in out and "meV/Å" in out and "16 structures" in out
     metrics = json.loads((root / "metrics.json").read_text())
     assert metrics["forces_mae"] > 0 and metrics["stress_rmse"] >= metrics["stress_mae"]
+    assert "equivariance error (float64" in out
+    assert max(metrics[f"equivariance_{k}"] for k in ("energy", "forces", "stress")) < 1e-10
 
 
 def test_evaluate_errors(tiny, capsys):

@@ -40,7 +40,7 @@ class TrainConfig:
         weights of the mean squared errors in eV/atom, eV/Å, eV/Å^3), ``grad_clip`` (0: off),
         ``ema_decay`` (exponential moving average of the weights used for evaluation; 0: off), ``seed``.
     Runtime
-        ``dtype``, ``device``, ``num_threads`` (0: torch's default), ``max_minutes`` (wall-time budget of the
+        ``dtype``, ``device``, ``num_threads`` (0: the cores that other processes leave idle, per local rank), ``max_minutes`` (wall-time budget of the
         whole run: the learning-rate schedule follows ``max(step / total_steps, time / budget)`` and training
         stops, checkpointed, when the budget is spent; 0: no budget, a purely epoch-based and reproducible
         schedule), ``output_dir``, ``plots``, ``progress`` (progress bar: ``None`` means only on a terminal).

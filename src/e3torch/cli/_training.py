@@ -65,6 +65,22 @@ def _resolve_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
+def _auto_threads() -> int:
+    """Threads for ``num_threads: 0``: this process's share of the cores, less those other processes keep busy.
+
+    On a shared machine, OpenMP threads that wait for a descheduled sibling are far slower than one thread, so the
+    1-minute load average (minus our own ranks) is subtracted from the cores available to the local ranks.
+    """
+    cores = os.cpu_count() or 1
+    local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    share = max(1, cores // local)
+    try:
+        busy = max(0.0, os.getloadavg()[0] - 1.0)
+    except OSError:  # pragma: no cover - platforms without getloadavg
+        busy = 0.0
+    return max(1, min(share, int(cores - busy + 0.5) // local))
+
+
 def load_datasets(config: TrainConfig) -> dict[str, AtomsDataset | None]:
     """The train / validation / test datasets a config names (test may be None).
 
@@ -194,8 +210,7 @@ def train(
     device = _resolve_device(config.device)
     created_group = _init_distributed(device)
     rank, world = _dist()
-    if config.num_threads > 0:
-        torch.set_num_threads(config.num_threads)
+    torch.set_num_threads(config.num_threads if config.num_threads > 0 else _auto_threads())
     dtype = {"float32": torch.float32, "float64": torch.float64}[config.dtype]
     out = Path(config.output_dir)
     ckpt_dir = out / "checkpoints"

@@ -10,8 +10,10 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["register", "run", "evaluate_file"]
+__all__ = ["register", "run", "evaluate_file", "equivariance_error"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=8, help="structures per batch (default 8)")
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"], help="default float64")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: fastest for small systems and on a busy machine)")
     parser.add_argument("--json", default=None, help="also write the metrics to this JSON file")
+    parser.add_argument("--equivariance", action="store_true",
+                        help="also report the float64 equivariance error on the first 10 structures")
     parser.set_defaults(func=run)
 
 
@@ -71,10 +77,53 @@ def evaluate_file(
     return {**metrics, "structures": float(len(dataset)), "seconds": time.perf_counter() - start}
 
 
+def equivariance_error(model: Any, graphs: Sequence[Any], *, seed: int = 0) -> dict[str, float]:
+    """Largest change of energy, and of rotated forces and stress, under a random rotation with inversion (float64).
+
+    Each graph's positions and cell are transformed by the same random orthogonal matrix ``Q`` (``det Q = -1``):
+    the energy must not change, forces must become ``F Q^T`` and stress ``Q S Q^T``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from ase.build import bulk
+    >>> from e3torch.data import atoms_to_graph
+    >>> from e3torch.models import NequIP
+    >>> _ = torch.manual_seed(0)
+    >>> model = NequIP(species=[29], cutoff=4.0, num_features=4, num_layers=1)
+    >>> err = equivariance_error(model, [atoms_to_graph(bulk("Cu", "fcc", a=3.6, cubic=True), 4.0)])
+    >>> all(v < 1e-12 for v in err.values())
+    True
+    """
+    import dataclasses
+
+    import numpy as np
+    import torch
+
+    from e3torch.data import collate
+
+    model = model.to(torch.float64)
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    rot = torch.as_tensor(-(q * np.sign(np.diag(r))))
+    worst = {"energy": 0.0, "forces": 0.0, "stress": 0.0}
+    for graph in graphs:
+        moved = dataclasses.replace(graph, pos=graph.pos @ rot.T, cell=graph.cell @ rot.T)
+        a = {k: v.detach() for k, v in model(collate([graph]).to(dtype=torch.float64), compute_stress=True).items()}
+        b = {k: v.detach() for k, v in model(collate([moved]).to(dtype=torch.float64), compute_stress=True).items()}
+        worst["energy"] = max(worst["energy"], float((a["energy"] - b["energy"]).abs().max()))
+        worst["forces"] = max(worst["forces"], float((a["forces"] @ rot.T - b["forces"]).abs().max()))
+        worst["stress"] = max(worst["stress"], float((rot @ a["stress"][0] @ rot.T - b["stress"][0]).abs().max()))
+    return worst
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``e3torch evaluate``; returns the exit status (2 for bad input)."""
     from e3torch.cli._metrics import format_metrics
 
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.batch_size < 1:
         print(f"e3torch evaluate: error: expected --batch-size >= 1, got {args.batch_size}", file=sys.stderr)
         return 2
@@ -87,6 +136,17 @@ def run(args: argparse.Namespace) -> int:
     name = args.split if args.data == "emt" else args.data
     print(format_metrics(metrics, name))
     print(f"{int(metrics['structures'])} structures in {metrics['seconds']:.1f} s")
+    if args.equivariance:
+        from e3torch.data import load_emt_dataset, read_extxyz
+        from e3torch.models._io import load_model
+
+        model = load_model(args.model)
+        path = str(load_emt_dataset(args.cache_dir)[args.split]) if args.data == "emt" else args.data
+        graphs = read_extxyz(path, model.cutoff).graphs[:10]
+        err = equivariance_error(model, graphs)
+        metrics.update({f"equivariance_{k}": v for k, v in err.items()})
+        print(f"equivariance error (float64, rotation with inversion): energy {err['energy']:.1e} eV, "
+              f"forces {err['forces']:.1e} eV/Å, stress {err['stress']:.1e} eV/Å^3")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(metrics, f, indent=2)

@@ -43,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial velocities (default 0)")
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"], help="default float64")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: fastest for small systems and on a busy machine)")
     parser.add_argument("--log-every", type=int, default=100, help="print every N steps (default 100)")
     parser.add_argument("--trajectory", default=None, help="write an ASE trajectory (.traj) every --log-every")
     parser.add_argument("--max-drift", type=float, default=None,
@@ -187,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
 
     from e3torch.models._calculator import E3TorchCalculator
 
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     try:
         calc = E3TorchCalculator(args.model, device=args.device,
                                  dtype={"float32": torch.float32, "float64": torch.float64}[args.dtype])
