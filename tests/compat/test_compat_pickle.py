@@ -66,6 +66,8 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
     "sh_raw": ("e3torch.o3:SphericalHarmonics", "o3.SphericalHarmonics('1x0e+1x1o+1x3o', False)", ["1x1o"]),
     "sh_ab": ("e3torch.o3:SphericalHarmonicsAlphaBeta", "o3.SphericalHarmonicsAlphaBeta([0, 1, 2])", []),
     "norm": ("e3torch.o3:Norm", "o3.Norm('2x1o+1x0e', squared=True)", ["2x1o+1x0e"]),
+    "rtp": ("e3torch.o3:ReducedTensorProducts", "o3.ReducedTensorProducts('ijk=jik', i='1o', k='1e')",
+            ["1x1o", "1x1o", "1x1e"]),
     "activation": ("e3torch.nn:Activation", "nn.Activation('2x0e+1x0o+1x1o', [T, T, None])", ["2x0e+1x0o+1x1o"]),
     "gate": ("e3torch.nn:Gate,e3torch.nn:Extract", "nn.Gate('2x0e+1x0o', [T, T], '1x0e', [S], '1x1o')", ["2x0e+1x0o+1x0e+1x1o"]),
     "fc": ("e3torch.nn:FullyConnectedNet,e3torch.nn._fc:_Layer", "nn.FullyConnectedNet([3, 4, 2], torch.nn.functional.silu)", []),

@@ -233,8 +233,31 @@ def _translator_for(cls: type) -> Translator | None:
     return None
 
 
+_HOOK_DICTS = (
+    "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks", "_state_dict_hooks", "_state_dict_pre_hooks",
+)
+
+
+def _repoint_hooks(self: torch.nn.Module, new: torch.nn.Module) -> None:
+    """Hooks that ``new`` registered with itself as their module (``with_module``) now refer to ``self``."""
+    wrapped = getattr(torch.nn.modules.module, "_WrappedHook", None)
+    if wrapped is None:  # pragma: no cover - torch internals moved
+        return
+    for name in _HOOK_DICTS:
+        hooks = getattr(new, name, None)
+        if not hooks:
+            continue
+        fresh = type(hooks)()
+        for key, hook in hooks.items():
+            if isinstance(hook, wrapped) and getattr(hook, "with_module", False):
+                hook = wrapped(hook.hook, self)
+            fresh[key] = hook
+        self.__dict__[name] = fresh
+
+
 def _adopt(self: torch.nn.Module, new: torch.nn.Module, state: dict[str, Any], translator: Translator) -> None:
     self.__dict__.update(new.__dict__)
+    _repoint_hooks(self, new)
     if type(self) is not _registered_base(type(self)):
         # a client subclass of the e3nn class: keep the attributes it added itself
         extra = {k: v for k, v in state.items() if k not in translator.e3nn_attrs and k not in _MODULE_KEYS}

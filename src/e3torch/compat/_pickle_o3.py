@@ -286,3 +286,32 @@ register(
         _so3_build, lambda cls: cls(1, 4),
     )
 )
+
+# --- reduced tensor products ---
+
+
+def _rtp_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
+    """e3nn does not pickle the formula: rebuild from the pickled change of basis (the function it computes).
+
+    The module is made for the same inputs without symmetry (``"abc..."``), then given e3nn's output irreps and
+    change of basis; ``plan.formula`` records that the original formula is unknown.
+    """
+    import dataclasses
+
+    irreps_in = list(state["irreps_in"])
+    q = state["_buffers"]["change_of_basis"]
+    letters = "".join(chr(ord("a") + k) for k in range(len(irreps_in)))
+    module = cls(letters, **dict(zip(letters, irreps_in)))
+    module.plan = dataclasses.replace(module.plan, formula=f"{letters} (formula not recorded in the e3nn pickle)",
+                                      irreps_out=state["irreps_out"])
+    module.irreps_out = state["irreps_out"]
+    module.register_buffer("change_of_basis", torch.zeros_like(q))
+    return rebuild(module, state, "ReducedTensorProducts")
+
+
+register(
+    Translator(
+        "e3torch.o3:ReducedTensorProducts", attrs("__codegen__ irreps_in irreps_out"),
+        _CODEGEN | attrs("irreps_in irreps_out"), _rtp_build, lambda cls: cls("ij=ji", i="1o"),
+    )
+)
