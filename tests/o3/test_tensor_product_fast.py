@@ -13,7 +13,15 @@ from e3nn import o3 as e3nn_o3
 from e3torch.o3._tensor_product._fast import FastExecutor
 from e3torch.o3._tensor_product._plan import Block, Path, TensorProductPlan
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float64_default() -> object:
+    """These tests build e3nn modules and random inputs in float64; restore the default dtype afterwards."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def _blocks(irreps: e3nn_o3.Irreps) -> tuple[Block, ...]:
