@@ -121,3 +121,13 @@ def test_compile_fullgraph() -> None:
     x = torch.randn(6, gate.irreps_in.dim, requires_grad=True)
     compiled = torch.compile(gate, fullgraph=True, dynamic=False)
     torch.testing.assert_close(compiled(x), gate(x), atol=1e-5, rtol=1e-5)
+
+
+def test_chunked_no_grad_path() -> None:
+    # input dim 1100: without autograd the rows are processed by chunks of 256 (4 chunks for 1000 rows)
+    args = ("200x0e", [silu], "100x0e + 100x0o", [sig, tanh], "100x1o + 50x2e + 50x1e")
+    theirs, ours = e3nn.nn.Gate(*args), nn.Gate(*args)
+    assert ours.irreps_in.dim == 1100
+    x = torch.randn(1000, 1100, dtype=DT)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x), atol=1e-10, rtol=0)

@@ -222,3 +222,11 @@ def test_compile_fullgraph() -> None:
     x = torch.randn(7, lin.irreps_in.dim)
     compiled = torch.compile(lin, fullgraph=True, dynamic=False)
     torch.testing.assert_close(compiled(x), lin(x), atol=1e-5, rtol=1e-5)
+
+
+def test_chunked_no_grad_path() -> None:
+    # blocks 256 wide: without autograd the rows are processed by chunks of 512 (4 chunks for 2000 rows)
+    theirs, ours = _pair("64x0e + 64x1o + 32x2e", "32x0e + 64x1o + 64x2e", {"biases": True})
+    x = _input(ours, 2000)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x), atol=1e-10, rtol=0)

@@ -295,7 +295,8 @@ def _linear_fast(
         return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
     # no autograd: each block written once, into place, by chunks of rows that stay in cache
     y = x.new_empty(z, fo, plan.dim_out)
-    rows = z if batched or torch.compiler.is_compiling() else _chunk_rows(plan)
+    # at most 4 chunks: on a busy machine every extra (multi-threaded) op costs a synchronization
+    rows = z if batched or torch.compiler.is_compiling() else max(_chunk_rows(plan), -(-z // 4))
     for s in range(0, z, rows) if z > rows else [0]:
         xs = x if z <= rows else x[s : s + rows]
         ys = y if z <= rows else y[s : s + rows]
