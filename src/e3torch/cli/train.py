@@ -1,7 +1,7 @@
 """``e3torch train [config.yaml] [key=value ...] [--resume]``: train an interatomic potential.
 
 With no arguments it trains the default NequIP-style model on the embedded EMT dataset (generated into the
-cache directory on first use) and writes everything into ``runs/emt``: ``config.yaml`` (the resolved settings),
+cache directory on first use) within a 9-minute budget and writes everything into ``runs/emt``: ``config.yaml`` (the resolved settings),
 ``train.log``, ``metrics.csv``, ``checkpoints/``, ``model.pt``, ``summary.json`` and PNG plots.
 Under ``torchrun --nproc-per-node N -m e3torch.cli train ...`` it trains with DistributedDataParallel.
 """
