@@ -1,7 +1,8 @@
 """Layers: ``o3.Linear`` (with its GFLOP/s), ``nn.Gate`` and ``nn.BatchNorm``, forward and forward+backward.
 
-Case names start with ``layers/`` (``python -m benchmarks.run -k layers``). "fwd" runs under ``torch.no_grad()``
-(inference); "fwd+bwd" differentiates the sum of the output with respect to the input and the parameters.
+Case names start with ``layers/`` (``python -m benchmarks.run -k layers``). "fwd" runs under
+``torch.no_grad()`` (inference); "fwd+bwd" differentiates the sum of the output with respect to the input
+and the parameters.
 """
 
 from __future__ import annotations

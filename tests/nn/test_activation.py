@@ -1,4 +1,5 @@
-"""nn.Activation: parity with e3nn 0.6.0 (constants, parity rules, repr, outputs, gradients), grouping, errors."""
+"""nn.Activation: parity with e3nn 0.6.0 (constants, parity rules, repr, outputs, gradients), grouping,
+errors."""
 
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ def test_parity_with_e3nn(irreps: str, acts: list) -> None:
 
 
 def test_groups_one_call_per_function() -> None:
-    act = nn.Activation("2x0e + 3x0e + 0x0e + 1x0e + 1o", [torch.tanh, torch.tanh, torch.relu, torch.tanh, None])
+    act = nn.Activation(
+        "2x0e + 3x0e + 0x0e + 1x0e + 1o", [torch.tanh, torch.tanh, torch.relu, torch.tanh, None]
+    )
     assert [(g.start, g.stop, g.act >= 0) for g in act._groups] == [(0, 6, True), (6, 9, False)]
 
 
@@ -71,11 +74,31 @@ def test_equivariance() -> None:
 @pytest.mark.parametrize(
     "irreps, acts, error, match",
     [
-        ("2x0e + 3x0o", [torch.tanh], ValueError, r"expected one activation per term of irreps_in 2x0e\+3x0o \(2\), got 1"),
-        ("0e + 1o", [None, torch.tanh], ValueError, r"expected scalar \(l=0\) inputs for activations, got the activation tanh on 1x1o \(term 1"),
-        ("2x0o", [torch.relu], ValueError, r"parity violated: the input scalar 2x0o \(term 0\) is odd, .* got relu which is neither"),
+        (
+            "2x0e + 3x0o",
+            [torch.tanh],
+            ValueError,
+            r"expected one activation per term of irreps_in 2x0e\+3x0o \(2\), got 1",
+        ),
+        (
+            "0e + 1o",
+            [None, torch.tanh],
+            ValueError,
+            r"expected scalar \(l=0\) inputs for activations, got the activation tanh on 1x1o \(term 1",
+        ),
+        (
+            "2x0o",
+            [torch.relu],
+            ValueError,
+            r"parity violated: the input scalar 2x0o \(term 0\) is odd, .* got relu which is neither",
+        ),
         ("0e", ["relu"], TypeError, "expected acts\\[0\\] to be callable or None, got str"),
-        ("0e", torch.relu, TypeError, "expected acts to be a list of callables or None, got builtin_function_or_method"),
+        (
+            "0e",
+            torch.relu,
+            TypeError,
+            "expected acts to be a list of callables or None, got builtin_function_or_method",
+        ),
     ],
 )
 def test_errors(irreps: str, acts: object, error: type, match: str) -> None:
@@ -85,7 +108,9 @@ def test_errors(irreps: str, acts: object, error: type, match: str) -> None:
 
 def test_forward_errors() -> None:
     act = nn.Activation("2x0e", [torch.tanh])
-    with pytest.raises(ValueError, match=r"expected input with last dimension 2 \(irreps 2x0e\), got shape \(3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"expected input with last dimension 2 \(irreps 2x0e\), got shape \(3, 3\)"
+    ):
         act(torch.randn(3, 3))
     with pytest.raises(TypeError, match="expected features to be a torch.Tensor, got list"):
         act([1.0, 2.0])

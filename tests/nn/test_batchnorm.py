@@ -1,4 +1,5 @@
-"""nn.BatchNorm: parity with e3nn 0.6.0 in float64 (outputs, gradients, running statistics, state_dict, repr) in
+"""nn.BatchNorm: parity with e3nn 0.6.0 in float64 (outputs, gradients, running statistics, state_dict, repr)
+in
 every mode, fast train path vs generic path, double backward, equivariance, errors, torch.compile."""
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def _pair(irreps: str, kw: dict) -> tuple[e3nn.nn.BatchNorm, nn.BatchNorm]:
 def test_parity_with_e3nn(irreps: str, kw: dict) -> None:
     theirs, ours = _pair(irreps, kw)
     assert repr(ours) == repr(theirs)
-    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in theirs.state_dict().items()
+    }
     assert set(dict(ours.named_parameters())) == set(dict(theirs.named_parameters()))
     assert hasattr(ours, "bias") == hasattr(theirs, "bias")
     for shape in [(7,), (5, 4)]:
@@ -83,7 +86,9 @@ def test_fast_train_path_matches_generic_path() -> None:
     ya, yb = a(x), b(x)
     torch.testing.assert_close(ya, yb, atol=1e-12, rtol=0)
     g = torch.randn_like(ya)
-    torch.testing.assert_close(torch.autograd.grad(ya, x, g)[0], torch.autograd.grad(yb, x, g)[0], atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        torch.autograd.grad(ya, x, g)[0], torch.autograd.grad(yb, x, g)[0], atol=1e-12, rtol=0
+    )
     torch.testing.assert_close(a.running_var, b.running_var, atol=1e-12, rtol=0)
 
 
@@ -100,9 +105,13 @@ def test_statistics() -> None:
 def test_equivariance() -> None:
     for kw in [{}, {"instance": True}, {"reduce": "max"}]:
         bn = nn.BatchNorm("2x0e + 1o + 2e + 0o", **kw).to(DT)
-        assert_equivariant(bn, [torch.randn(6, 3, bn.irreps.dim, dtype=DT)], irreps_in=bn.irreps, irreps_out=bn.irreps)
+        assert_equivariant(
+            bn, [torch.randn(6, 3, bn.irreps.dim, dtype=DT)], irreps_in=bn.irreps, irreps_out=bn.irreps
+        )
         bn.eval()
-        assert_equivariant(bn, [torch.randn(6, bn.irreps.dim, dtype=DT)], irreps_in=bn.irreps, irreps_out=bn.irreps)
+        assert_equivariant(
+            bn, [torch.randn(6, bn.irreps.dim, dtype=DT)], irreps_in=bn.irreps, irreps_out=bn.irreps
+        )
 
 
 def test_momentum_and_eval() -> None:
@@ -134,7 +143,9 @@ def test_constructor_errors(kwargs: dict, error: type, match: str) -> None:
 
 def test_forward_errors() -> None:
     bn = nn.BatchNorm("2x0e + 1o")
-    with pytest.raises(ValueError, match=r"expected input of shape \(batch, ..., 5\) \(irreps 2x0e\+1x1o\), got shape \(5,\)"):
+    with pytest.raises(
+        ValueError, match=r"expected input of shape \(batch, ..., 5\) \(irreps 2x0e\+1x1o\), got shape \(5,\)"
+    ):
         bn(torch.randn(5))
     with pytest.raises(ValueError, match=r"got shape \(3, 6\)"):
         bn(torch.randn(3, 6))

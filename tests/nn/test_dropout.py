@@ -1,4 +1,5 @@
-"""nn.Dropout: same masks as e3nn 0.6.0 from the same seed, one mask entry per irrep copy, train/eval, errors."""
+"""nn.Dropout: same masks as e3nn 0.6.0 from the same seed, one mask entry per irrep copy, train/eval,
+errors."""
 
 from __future__ import annotations
 
@@ -47,7 +48,9 @@ def test_equivariance_in_train_mode() -> None:
         torch.manual_seed(0)
         return drop(x)
 
-    assert_equivariant(seeded, [torch.randn(6, 10, dtype=torch.float64)], irreps_in=drop.irreps, irreps_out=drop.irreps)
+    assert_equivariant(
+        seeded, [torch.randn(6, 10, dtype=torch.float64)], irreps_in=drop.irreps, irreps_out=drop.irreps
+    )
 
 
 def test_errors() -> None:
@@ -55,7 +58,9 @@ def test_errors() -> None:
         nn.Dropout("0e", 1.5)
     with pytest.raises(TypeError, match=r"expected p to be a float, got '0.5' \(type str\)"):
         nn.Dropout("0e", "0.5")
-    with pytest.raises(ValueError, match=r"expected input with last dimension 3 \(irreps 1x1o\), got shape \(2, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"expected input with last dimension 3 \(irreps 1x1o\), got shape \(2, 4\)"
+    ):
         nn.Dropout("1o", 0.5)(torch.randn(2, 4))
     with pytest.raises(TypeError, match="expected x to be a torch.Tensor, got list"):
         nn.Dropout("1o", 0.5)([0.0] * 3)

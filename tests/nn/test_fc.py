@@ -1,4 +1,5 @@
-"""nn.FullyConnectedNet: parity with e3nn 0.6.0 (init stream, state_dict, repr, layer attributes, outputs, gradients),
+"""nn.FullyConnectedNet: parity with e3nn 0.6.0 (init stream, state_dict, repr, layer attributes, outputs,
+gradients),
 normalization, errors."""
 
 from __future__ import annotations
@@ -32,8 +33,12 @@ def test_parity_with_e3nn(hs: list, kw: dict) -> None:
     ours = nn.FullyConnectedNet(hs, **kw).to(DT)
     assert repr(ours) == repr(theirs)
     assert [repr(a) for a in ours] == [repr(b) for b in theirs]
-    assert [(a.h_in, a.h_out, a.var_in, a.var_out) for a in ours] == [(b.h_in, b.h_out, b.var_in, b.var_out) for b in theirs]
-    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+    assert [(a.h_in, a.h_out, a.var_in, a.var_out) for a in ours] == [
+        (b.h_in, b.h_out, b.var_in, b.var_out) for b in theirs
+    ]
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in theirs.state_dict().items()
+    }
     for key, value in theirs.state_dict().items():  # same draws from the same seed
         torch.testing.assert_close(ours.state_dict()[key], value, atol=0, rtol=0)
     ours.load_state_dict(theirs.state_dict(), strict=True)

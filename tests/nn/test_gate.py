@@ -1,4 +1,5 @@
-"""nn.Gate: parity with e3nn 0.6.0 (layout, outputs, gradients, state_dict, reprs), both execution paths, equivariance,
+"""nn.Gate: parity with e3nn 0.6.0 (layout, outputs, gradients, state_dict, reprs), both execution paths,
+equivariance,
 errors, torch.compile."""
 
 from __future__ import annotations
@@ -45,8 +46,12 @@ def test_parity_with_e3nn(args: tuple) -> None:
         theirs.irreps_gated,
     )
     assert repr(ours.mul) == repr(theirs.mul)
-    assert repr(ours.act_scalars) == repr(theirs.act_scalars) and repr(ours.act_gates) == repr(theirs.act_gates)
-    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+    assert repr(ours.act_scalars) == repr(theirs.act_scalars) and repr(ours.act_gates) == repr(
+        theirs.act_gates
+    )
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in theirs.state_dict().items()
+    }
     ours.load_state_dict(theirs.state_dict(), strict=True)
     theirs.load_state_dict(ours.state_dict(), strict=True)
 
@@ -91,14 +96,32 @@ def test_batch_shapes() -> None:
 @pytest.mark.parametrize(
     "args, match",
     [
-        (("2x0e", [tanh], "3x0e", [sig], "2e+1o"), r"expected 2 gates for 2 gated irreps \(1x2e\+1x1o\), got 3 gates"),
-        (("2x0e", [tanh], "1x0e", [sig], "2e+1o"), r"expected 2 gates for 2 gated irreps \(1x2e\+1x1o\), got 1 gates"),
-        (("2x0e+1o", [tanh, tanh], "2x0e", [sig], "2e+1o"), r"expected irreps_scalars to contain only scalars \(l=0\)"),
-        (("2x0e", [tanh], "2x0e+1e", [sig, sig], "2e+1o+1o"), r"expected irreps_gates to contain only scalars"),
+        (
+            ("2x0e", [tanh], "3x0e", [sig], "2e+1o"),
+            r"expected 2 gates for 2 gated irreps \(1x2e\+1x1o\), got 3 gates",
+        ),
+        (
+            ("2x0e", [tanh], "1x0e", [sig], "2e+1o"),
+            r"expected 2 gates for 2 gated irreps \(1x2e\+1x1o\), got 1 gates",
+        ),
+        (
+            ("2x0e+1o", [tanh, tanh], "2x0e", [sig], "2e+1o"),
+            r"expected irreps_scalars to contain only scalars \(l=0\)",
+        ),
+        (
+            ("2x0e", [tanh], "2x0e+1e", [sig, sig], "2e+1o+1o"),
+            r"expected irreps_gates to contain only scalars",
+        ),
         (("2x0o", [relu], "2x0e", [sig], "2e+1o"), "parity violated: the input scalar 2x0o .* got relu"),
         (("2x0e", [tanh], "2x0o", [sig], "2e+1o"), "parity violated: the input scalar 2x0o .* got sigmoid"),
-        (("2x0e", [tanh, tanh], "2x0e", [sig], "2x1o"), r"expected one activation per term of irreps_scalars 2x0e \(1\), got 2"),
-        (("2x0e", [tanh], "2x0e", [sig, sig], "2x1o"), r"expected one activation per term of irreps_gates 2x0e \(1\), got 2"),
+        (
+            ("2x0e", [tanh, tanh], "2x0e", [sig], "2x1o"),
+            r"expected one activation per term of irreps_scalars 2x0e \(1\), got 2",
+        ),
+        (
+            ("2x0e", [tanh], "2x0e", [sig, sig], "2x1o"),
+            r"expected one activation per term of irreps_gates 2x0e \(1\), got 2",
+        ),
     ],
 )
 def test_constructor_errors(args: tuple, match: str) -> None:
@@ -108,11 +131,15 @@ def test_constructor_errors(args: tuple, match: str) -> None:
 
 def test_forward_errors() -> None:
     gate = nn.Gate("2x0e", [tanh], "2x0e", [sig], "2x1o")
-    with pytest.raises(ValueError, match=r"expected input with last dimension 10 \(irreps 4x0e\+2x1o\), got shape \(3, 7\)"):
+    with pytest.raises(
+        ValueError, match=r"expected input with last dimension 10 \(irreps 4x0e\+2x1o\), got shape \(3, 7\)"
+    ):
         gate(torch.randn(3, 7))
     with pytest.raises(TypeError, match="expected features to be a torch.Tensor, got list"):
         gate([0.0] * 10)
-    with pytest.raises(TypeError, match="expected a list of activations for irreps_scalars, got builtin_function_or_method"):
+    with pytest.raises(
+        TypeError, match="expected a list of activations for irreps_scalars, got builtin_function_or_method"
+    ):
         nn.Gate("2x0e", tanh, "2x0e", [sig], "2x1o")
 
 

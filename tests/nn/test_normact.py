@@ -1,4 +1,5 @@
-"""nn.NormActivation: parity with e3nn 0.6.0 (outputs, gradients at and near zero, state_dict, repr), normalize=False
+"""nn.NormActivation: parity with e3nn 0.6.0 (outputs, gradients at and near zero, state_dict, repr),
+normalize=False
 (broken in e3nn 0.6.0, checked against the formula), equivariance, errors."""
 
 from __future__ import annotations
@@ -20,13 +21,19 @@ def test_parity_with_e3nn(irreps: str, kw: dict) -> None:
     theirs = e3nn.nn.NormActivation(e3nn.o3.Irreps(irreps), torch.sigmoid, **kw).to(DT)
     ours = nn.NormActivation(irreps, torch.sigmoid, **kw).to(DT)
     assert repr(ours) == repr(theirs)
-    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in theirs.state_dict().items()
+    }
     if kw.get("bias"):
         with torch.no_grad():
             theirs.biases.normal_()
     ours.load_state_dict(theirs.state_dict(), strict=True)
     theirs.load_state_dict(ours.state_dict(), strict=True)
-    assert (ours.irreps_in, ours.irreps_out, ours.epsilon) == (theirs.irreps_in, theirs.irreps_out, theirs.epsilon)
+    assert (ours.irreps_in, ours.irreps_out, ours.epsilon) == (
+        theirs.irreps_in,
+        theirs.irreps_out,
+        theirs.epsilon,
+    )
     x = torch.randn(6, ours.irreps_in.dim, dtype=DT)
     x[0] = 0.0  # the clamp at zero
     x[1] *= 1e-9
@@ -46,7 +53,9 @@ def test_no_normalize() -> None:
     with torch.no_grad():
         act.biases.copy_(torch.tensor([0.5, -0.25]))
     x = torch.tensor([[-2.0, 1.0, 2.0, 2.0]], dtype=DT)
-    expected = torch.tensor([[-2.0 * torch.tanh(torch.tensor(2.5)), *(torch.tanh(torch.tensor(2.75)) * x[0, 1:])]], dtype=DT)
+    expected = torch.tensor(
+        [[-2.0 * torch.tanh(torch.tensor(2.5)), *(torch.tanh(torch.tensor(2.75)) * x[0, 1:])]], dtype=DT
+    )
     torch.testing.assert_close(act(x), expected, atol=1e-7, rtol=0)
     z = torch.zeros(1, 4, dtype=DT, requires_grad=True)
     act(z).sum().backward()
@@ -68,7 +77,9 @@ def test_errors() -> None:
     with pytest.raises(TypeError, match="expected scalar_nonlinearity to be callable, got int"):
         nn.NormActivation("0e", 3)
     act = nn.NormActivation("0e + 1o", torch.tanh)
-    with pytest.raises(ValueError, match=r"expected input with last dimension 4 \(irreps 1x0e\+1x1o\), got shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"expected input with last dimension 4 \(irreps 1x0e\+1x1o\), got shape \(2, 3\)"
+    ):
         act(torch.randn(2, 3))
     with pytest.raises(TypeError, match="expected features to be a torch.Tensor, got list"):
         act([0.0] * 4)

@@ -53,7 +53,9 @@ def test_parity_with_e3nn(irreps_in: str, irreps_out: str, kw: dict) -> None:
     assert ours.instructions == theirs.instructions
     assert [tuple(s) for s in ours.weight_index_slices] == [tuple(s) for s in theirs.weight_index_slices]
     assert (ours.weight_numel, ours.bias_numel) == (theirs.weight_numel, theirs.bias_numel)
-    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in theirs.state_dict().items()
+    }
     assert set(dict(ours.named_parameters())) == set(dict(theirs.named_parameters()))
     torch.testing.assert_close(ours.output_mask, theirs.output_mask, atol=0, rtol=0)
     theirs.load_state_dict(ours.state_dict(), strict=True)
@@ -75,7 +77,9 @@ def test_parity_with_e3nn(irreps_in: str, irreps_out: str, kw: dict) -> None:
 def test_per_sample_weights_parity(irreps_in: str, irreps_out: str, kw: dict) -> None:
     theirs, ours = _pair(irreps_in, irreps_out, {**kw, "shared_weights": False})
     assert not ours.internal_weights and not ours.shared_weights
-    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in theirs.state_dict().items()
+    }
     f = () if ours.f_in is None else (ours.f_in, ours.f_out)
     x, w = _input(ours, 2, 5), torch.randn(2, 5, *f, ours.weight_numel, dtype=DT)
     torch.testing.assert_close(ours(x, w), theirs(x, w), atol=1e-10, rtol=0)
@@ -91,7 +95,9 @@ def test_per_sample_biases_and_broadcasting() -> None:
     torch.testing.assert_close(y, linear_naive(lin.plan, x, w, b), atol=1e-12, rtol=0)
     # a shared bias with per-sample weights, and one shared weight vector
     torch.testing.assert_close(lin(x, w, b[0, 0]), linear_naive(lin.plan, x, w, b[0, 0]), atol=1e-12, rtol=0)
-    torch.testing.assert_close(lin(x, w[0], b[0, 0]), linear_naive(lin.plan, x, w[0], b[0, 0]), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        lin(x, w[0], b[0, 0]), linear_naive(lin.plan, x, w[0], b[0, 0]), atol=1e-12, rtol=0
+    )
 
 
 @pytest.mark.parametrize("irreps_in, irreps_out, kw", CASES)
@@ -172,16 +178,44 @@ def test_seed_example() -> None:
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"path_normalization": "foo"}, ValueError, "expected path_normalization 'element' or 'path', got 'foo'"),
+        (
+            {"path_normalization": "foo"},
+            ValueError,
+            "expected path_normalization 'element' or 'path', got 'foo'",
+        ),
         ({"f_in": 2}, ValueError, "expected f_in and f_out both None or both given, got f_in=2, f_out=None"),
         ({"f_in": 0, "f_out": 1}, ValueError, "expected f_in to be None or a positive int, got 0"),
-        ({"f_in": 1.5, "f_out": 1}, TypeError, r"expected f_in to be None or a positive int, got 1.5 \(type float\)"),
+        (
+            {"f_in": 1.5, "f_out": 1},
+            TypeError,
+            r"expected f_in to be None or a positive int, got 1.5 \(type float\)",
+        ),
         ({"internal_weights": True, "shared_weights": False}, ValueError, "expected shared_weights=True"),
-        ({"instructions": [(0, 1)]}, ValueError, r"instruction \(0, 1\) connects 1x0e to 1x1o: expected equal"),
-        ({"instructions": [(2, 0)]}, ValueError, r"expected i_in in \[0, 2\) for irreps_in 1x0e\+1x1o, got 2"),
-        ({"instructions": [(0, -1)]}, ValueError, r"expected i_out in \[0, 2\) for irreps_out 2x0e\+1x1o, got -1"),
-        ({"instructions": [(0,)]}, TypeError, r"expected each instruction to be a pair of ints \(i_in, i_out\)"),
-        ({"biases": [True]}, ValueError, r"expected one bias flag per term of irreps_out 2x0e\+1x1o \(2\), got 1"),
+        (
+            {"instructions": [(0, 1)]},
+            ValueError,
+            r"instruction \(0, 1\) connects 1x0e to 1x1o: expected equal",
+        ),
+        (
+            {"instructions": [(2, 0)]},
+            ValueError,
+            r"expected i_in in \[0, 2\) for irreps_in 1x0e\+1x1o, got 2",
+        ),
+        (
+            {"instructions": [(0, -1)]},
+            ValueError,
+            r"expected i_out in \[0, 2\) for irreps_out 2x0e\+1x1o, got -1",
+        ),
+        (
+            {"instructions": [(0,)]},
+            TypeError,
+            r"expected each instruction to be a pair of ints \(i_in, i_out\)",
+        ),
+        (
+            {"biases": [True]},
+            ValueError,
+            r"expected one bias flag per term of irreps_out 2x0e\+1x1o \(2\), got 1",
+        ),
         ({"biases": [False, True]}, ValueError, "expected biases only on 0e outputs, got a bias on 1x1o"),
         ({"biases": [1, 0]}, TypeError, r"expected biases to be bools, got 1 \(type int\)"),
     ],
@@ -193,7 +227,10 @@ def test_constructor_errors(kwargs: dict, error: type, match: str) -> None:
 
 def test_forward_errors() -> None:
     lin = o3.Linear("0e + 1o", "2x0e + 1o", biases=True)
-    with pytest.raises(ValueError, match=r"expected input with trailing shape \(4,\) \(irreps 1x0e\+1x1o\), got shape \(3, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected input with trailing shape \(4,\) \(irreps 1x0e\+1x1o\), got shape \(3, 5\)",
+    ):
         lin(torch.randn(3, 5))
     with pytest.raises(TypeError, match="expected features to be a torch.Tensor, got list"):
         lin([1.0, 2.0, 3.0, 4.0])
@@ -206,10 +243,14 @@ def test_forward_errors() -> None:
     with pytest.raises(ValueError, match=r"expected bias with trailing shape \(2,\), got shape \(3,\)"):
         lin(torch.randn(3, 4), bias=torch.randn(3))
     f = o3.Linear("0e", "0e", f_in=2, f_out=3)
-    with pytest.raises(ValueError, match=r"expected input with trailing shape \(2, 1\) \(irreps 1x0e, f_in=2\)"):
+    with pytest.raises(
+        ValueError, match=r"expected input with trailing shape \(2, 1\) \(irreps 1x0e, f_in=2\)"
+    ):
         f(torch.randn(4, 3, 1))
     ext = o3.Linear("0e + 1o", "2x0e + 1o", shared_weights=False, biases=True)
-    with pytest.raises(ValueError, match="expected a weight argument: this Linear has internal_weights=False"):
+    with pytest.raises(
+        ValueError, match="expected a weight argument: this Linear has internal_weights=False"
+    ):
         ext(torch.randn(3, 4))
     with pytest.raises(ValueError, match="expected a bias argument: this Linear has internal_weights=False"):
         ext(torch.randn(3, 4), torch.randn(3, 3))

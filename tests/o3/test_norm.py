@@ -1,4 +1,5 @@
-"""o3.Norm: parity with e3nn 0.6.0 (values, gradients incl. at zero, state_dict, repr), equivariance, errors."""
+"""o3.Norm: parity with e3nn 0.6.0 (values, gradients incl. at zero, state_dict, repr), equivariance,
+errors."""
 
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ from e3torch.util.test import assert_equivariant
 DT = torch.float64
 
 
-@pytest.mark.parametrize("irreps", ["2x0e + 3x1o + 2e", "2x0e + 0x1o + 2e", "0e + 0e + 1o", "1o + 0e + 1o", ""])
+@pytest.mark.parametrize(
+    "irreps", ["2x0e + 3x1o + 2e", "2x0e + 0x1o + 2e", "0e + 0e + 1o", "1o + 0e + 1o", ""]
+)
 @pytest.mark.parametrize("squared", [False, True])
 def test_parity_with_e3nn(irreps: str, squared: bool) -> None:
     theirs, ours = e3nn.o3.Norm(irreps, squared=squared).to(DT), o3.Norm(irreps, squared=squared).to(DT)
     assert repr(ours) == repr(theirs) and repr(ours.tp) == repr(theirs.tp)
     assert (ours.irreps_in, ours.irreps_out) == (theirs.irreps_in, theirs.irreps_out)
-    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in theirs.state_dict().items()
+    }
     ours.load_state_dict(theirs.state_dict(), strict=True)
     x = torch.randn(4, 3, ours.irreps_in.dim, dtype=DT)
     if x.shape[-1]:
@@ -42,7 +47,9 @@ def test_errors() -> None:
     with pytest.raises(TypeError, match=r"expected squared to be a bool, got 1 \(type int\)"):
         o3.Norm("1o", squared=1)
     norm = o3.Norm("0e + 1o")
-    with pytest.raises(ValueError, match=r"expected input with last dimension 4 \(irreps 1x0e\+1x1o\), got shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"expected input with last dimension 4 \(irreps 1x0e\+1x1o\), got shape \(3,\)"
+    ):
         norm(torch.randn(3))
     with pytest.raises(TypeError, match="expected features to be a torch.Tensor, got list"):
         norm([1.0] * 4)

@@ -1,12 +1,12 @@
 """Scalar activations on a direct sum of irreps: :class:`Activation`.
 
-Each term of ``irreps_in`` gets an activation or ``None`` (identity, allowed for any irrep). Activations apply to
-scalars only and are normalized to unit second moment (:class:`e3torch.math.normalize2mom`, e3nn's constants).
-Parity: an even scalar stays even; an odd scalar stays odd under an odd function, becomes even under an even one,
-and any other function breaks the symmetry (an error).
+Each term of ``irreps_in`` gets an activation or ``None`` (identity, allowed for any irrep). Activations apply
+to scalars only and are normalized to unit second moment (:class:`e3torch.math.normalize2mom`, e3nn's
+constants). Parity: an even scalar stays even; an odd scalar stays odd under an odd function, becomes even
+under an even one, and any other function breaks the symmetry (an error).
 
-Execution plan: consecutive terms sharing the same function form one group, so ``forward`` makes one call per group
-(one for the whole input in the usual case) and one concatenation.
+Execution plan: consecutive terms sharing the same function form one group, so ``forward`` makes one call per
+group (one for the whole input in the usual case) and one concatenation.
 """
 
 from __future__ import annotations
@@ -123,14 +123,17 @@ class Activation(torch.nn.Module):
     torch.Size([4, 8])
     """
 
-    def __init__(self, irreps_in: Irreps | str, acts: Sequence[Callable[[torch.Tensor], torch.Tensor] | None]) -> None:
+    def __init__(
+        self, irreps_in: Irreps | str, acts: Sequence[Callable[[torch.Tensor], torch.Tensor] | None]
+    ) -> None:
         super().__init__()
         irreps_in = Irreps(irreps_in)
         if isinstance(acts, (str, bytes)) or not isinstance(acts, Sequence):
             raise TypeError(f"expected acts to be a list of callables or None, got {type(acts).__name__}")
         if len(acts) != len(irreps_in):
             raise ValueError(
-                f"expected one activation per term of irreps_in {irreps_in} ({len(irreps_in)}), got {len(acts)}"
+                f"expected one activation per term of irreps_in {irreps_in} ({len(irreps_in)}), "
+                f"got {len(acts)}"
             )
         for i, act in enumerate(acts):
             if act is not None and not callable(act):
@@ -152,7 +155,8 @@ class Activation(torch.nn.Module):
                 p_out = activation_parity(act)
                 if p_out == 0:
                     raise ValueError(
-                        f"parity violated: the input scalar {mul}x{ir} (term {i}) is odd, expected an even or odd "
+                        f"parity violated: the input scalar {mul}x{ir} (term {i}) is odd, "
+                        "expected an even or odd "
                         f"activation, got {_name(acts[i])} which is neither"
                     )
             out.append((mul, Irrep(0, p_out)))
@@ -189,7 +193,7 @@ class Activation(torch.nn.Module):
 
         Examples
         --------
-        >>> Activation("0e", [torch.relu])(torch.tensor([-1.0, 2.0]).unsqueeze(-1)).squeeze(-1).round(decimals=4)
+        >>> Activation("2x0e", [torch.relu])(torch.tensor([-1.0, 2.0])).round(decimals=4)
         tensor([0.0000, 2.8327])
         """
         if not isinstance(features, torch.Tensor):

@@ -1,13 +1,15 @@
 """Batch (or instance) normalization of a direct sum of irreps: :class:`BatchNorm`.
 
-Every copy of every irrep is divided by the root mean square of its norm (statistics over the batch, or over the
-sample for instance normalization); ``0e`` scalars are centred first. The norm of an irrep copy is invariant under
-rotations, so the layer is equivariant. Numbers, parameters, buffers and repr are those of e3nn 0.6.0.
+Every copy of every irrep is divided by the root mean square of its norm (statistics over the batch, or over
+the sample for instance normalization); ``0e`` scalars are centred first. The norm of an irrep copy is
+invariant under rotations, so the layer is equivariant. Numbers, parameters, buffers and repr are those of
+e3nn 0.6.0.
 
-Execution plan: e3nn loops over the terms of ``irreps`` in Python. Here the statistics of all components come from
-one ``var_mean`` over the batch; a per-component second moment (centred for scalars) is reduced to one number per
-irrep copy with a few ops per distinct ``l``; the output is one ``addcmul`` (``x * scale + shift``) with per-component
-scale and shift vectors. Only ``reduce="max"`` needs per-sample norms (one square and a few ops per ``l``).
+Execution plan: e3nn loops over the terms of ``irreps`` in Python. Here the statistics of all components come
+from one ``var_mean`` over the batch; a per-component second moment (centred for scalars) is reduced to one
+number per irrep copy with a few ops per distinct ``l``; the output is one ``addcmul`` (``x * scale + shift``)
+with per-component scale and shift vectors. Only ``reduce="max"`` needs per-sample norms (one square and a few
+ops per ``l``).
 """
 
 from __future__ import annotations
@@ -72,7 +74,9 @@ def _make_plan(irreps: Irreps) -> _BNPlan:
     for position, channel in enumerate(order):
         inverse[channel] = position
     channel_order = None if order == list(range(ch)) else tuple(inverse)
-    return _BNPlan(pos, ch, tuple(groups), channel_order, tuple(comp_channel), tuple(scalar_cols), tuple(scalar_channels))
+    return _BNPlan(
+        pos, ch, tuple(groups), channel_order, tuple(comp_channel), tuple(scalar_cols), tuple(scalar_channels)
+    )
 
 
 def _channels(bn: BatchNorm, comp: torch.Tensor, total: bool = False) -> torch.Tensor:
@@ -83,7 +87,11 @@ def _channels(bn: BatchNorm, comp: torch.Tensor, total: bool = False) -> torch.T
     mean = bn.normalization == "component" and not total
     parts = []
     for k, g in enumerate(bn.plan.groups):
-        x = comp[..., g.start : g.stop] if g.index is None else comp.index_select(-1, getattr(bn, f"_group_index_{k}"))
+        x = (
+            comp[..., g.start : g.stop]
+            if g.index is None
+            else comp.index_select(-1, getattr(bn, f"_group_index_{k}"))
+        )
         if g.d > 1:
             x = x.unflatten(-1, (-1, g.d))
             x = x.mean(-1) if mean else x.sum(-1)
@@ -133,10 +141,10 @@ def _scale(bn: BatchNorm, field: torch.Tensor, weight: torch.Tensor | None) -> t
 class _BatchNormTrain(torch.autograd.Function):
     """Training-mode batch normalization (``reduce="mean"``) with a closed-form backward.
 
-    Forward: the column sums, the centred second moments (by chunks of rows whose temporaries stay in cache) and
-    one ``addcmul``; backward: two chunked column sums and two ``addcmul``. Autograd through the plain formula
-    takes about nine full passes each way. Under ``create_graph=True`` the backward recomputes the statistics with
-    differentiable ops, so that the formula itself is differentiated (double backward).
+    Forward: the column sums, the centred second moments (by chunks of rows whose temporaries stay in cache)
+    and one ``addcmul``; backward: two chunked column sums and two ``addcmul``. Autograd through the plain
+    formula takes about nine full passes each way. Under ``create_graph=True`` the backward recomputes the
+    statistics with differentiable ops, so that the formula itself is differentiated (double backward).
     """
 
     @staticmethod
@@ -275,8 +283,12 @@ class BatchNorm(torch.nn.Module):
         self.register_buffer("_scalar_cols", torch.tensor(self.plan.scalar_cols, **long), persistent=False)
         order = self.plan.channel_order or ()
         self.register_buffer("_channel_order", torch.tensor(order, **long), persistent=False)
-        # divisor of each component's second moment: 2l+1 (component) or 1 (norm); integers, exact in any dtype
-        div = [float(ir.dim) if normalization == "component" else 1.0 for mul, ir in self.irreps for _ in range(mul * ir.dim)]
+        # divisor of each component's second moment: 2l+1 (component) or 1 (norm); exact in any dtype
+        div = [
+            float(ir.dim) if normalization == "component" else 1.0
+            for mul, ir in self.irreps
+            for _ in range(mul * ir.dim)
+        ]
         self.register_buffer("_divisor", torch.tensor(div), persistent=False)
         indices = [torch.tensor(g.index or (), **long) for g in self.plan.groups]
         for k, index in enumerate(indices):
@@ -308,7 +320,8 @@ class BatchNorm(torch.nn.Module):
         plan = self.plan
         if input.dim() < 2 or input.shape[-1] != plan.dim:
             raise ValueError(
-                f"expected input of shape (batch, ..., {plan.dim}) (irreps {self.irreps}), got shape {tuple(input.shape)}"
+                f"expected input of shape (batch, ..., {plan.dim}) (irreps {self.irreps}), "
+                f"got shape {tuple(input.shape)}"
             )
         x = input.reshape(input.shape[0], -1, plan.dim)  # (B, S, D)
         has_scalars = len(plan.scalar_cols) > 0
@@ -327,7 +340,9 @@ class BatchNorm(torch.nn.Module):
             dims = (1,) if self.instance else (0, 1)
             n = x.shape[1] if self.instance else x.shape[0] * x.shape[1]
             mean_s = None
-            if has_scalars:  # centre the 0e components (a sum is much faster than mean/var_mean over rows here)
+            if (
+                has_scalars
+            ):  # centre the 0e components (a sum is much faster than mean/var_mean over rows here)
                 mean_s = x.sum(dim=dims).index_select(-1, self._scalar_cols) / n
                 x = x - _scalar_full(self, mean_s).unsqueeze(-2)
             sq = x * x
@@ -360,5 +375,7 @@ class BatchNorm(torch.nn.Module):
             out = x * scale_full
         else:
             shift_full = _scalar_full(self, shift_s)
-            out = torch.addcmul(shift_full.unsqueeze(-2) if shift_full.dim() > 1 else shift_full, x, scale_full)
+            out = torch.addcmul(
+                shift_full.unsqueeze(-2) if shift_full.dim() > 1 else shift_full, x, scale_full
+            )
         return out.reshape(input.shape)

@@ -1,8 +1,9 @@
 """Equivariant dropout: :class:`Dropout`, one Bernoulli mask entry per irrep copy.
 
 Dropping whole irrep copies (all ``2l+1`` components together) keeps the layer equivariant. The mask is drawn
-exactly as e3nn 0.6.0 draws it (one ``(batch, mul)`` Bernoulli draw per term, shared over any further dimensions), so
-a seeded run drops the same copies; it is expanded to the components with one precomputed ``index_select``.
+exactly as e3nn 0.6.0 draws it (one ``(batch, mul)`` Bernoulli draw per term, shared over any further
+dimensions), so a seeded run drops the same copies; it is expanded to the components with one precomputed
+``index_select``.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ class Dropout(torch.nn.Module):
             raise TypeError(f"expected x to be a torch.Tensor, got {type(x).__name__}")
         if x.dim() == 0 or x.shape[-1] != self.irreps.dim:
             raise ValueError(
-                f"expected input with last dimension {self.irreps.dim} (irreps {self.irreps}), got shape {tuple(x.shape)}"
+                f"expected input with last dimension {self.irreps.dim} (irreps {self.irreps}), "
+                f"got shape {tuple(x.shape)}"
             )
         if not self.training or self.p == 0:
             return x

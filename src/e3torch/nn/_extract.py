@@ -1,4 +1,5 @@
-"""Select terms of a direct sum: :class:`Extract` (several outputs) and :class:`ExtractIr` (all copies of one irrep).
+"""Select terms of a direct sum: :class:`Extract` (several outputs) and :class:`ExtractIr` (all copies of one
+irrep).
 
 The input is split once at the boundaries that the outputs need; each output is a concatenation of consecutive
 runs of terms (a view of the input when it is a single run: no copy).
@@ -23,7 +24,8 @@ class Extract(torch.nn.Module):
     irreps_in : Irreps or str
         Representation of the input.
     irreps_outs : list of Irreps or str
-        Representation of each output: term ``j`` of output ``k`` is term ``instructions[k][j]`` of ``irreps_in``.
+        Representation of each output: term ``j`` of output ``k`` is term ``instructions[k][j]`` of
+        ``irreps_in``.
     instructions : list of tuple of int
         For each output, the indices of the terms of ``irreps_in`` it takes, in order.
     squeeze_out : bool
@@ -61,14 +63,20 @@ class Extract(torch.nn.Module):
         for k, (irreps_out, ins) in enumerate(zip(self.irreps_outs, self.instructions)):
             if len(ins) != len(irreps_out):
                 raise ValueError(
-                    f"expected output {k} ({irreps_out}) to have one term per index of {ins}, got {len(irreps_out)}"
+                    f"expected output {k} ({irreps_out}) to have one term per index of {ins}, "
+                    f"got {len(irreps_out)}"
                 )
             run: list[tuple[int, int]] = []
             for i, term in zip(ins, irreps_out):
                 if type(i) is not int or not 0 <= i < len(self.irreps_in):
-                    raise ValueError(f"expected indices in [0, {len(self.irreps_in)}) for {self.irreps_in}, got {i!r}")
+                    raise ValueError(
+                        f"expected indices in [0, {len(self.irreps_in)}) for {self.irreps_in}, got {i!r}"
+                    )
                 if tuple(term) != tuple(self.irreps_in[i]):
-                    raise ValueError(f"expected term {i} of {self.irreps_in} ({self.irreps_in[i]}) in output {k}, got {term}")
+                    raise ValueError(
+                        f"expected term {i} of {self.irreps_in} ({self.irreps_in[i]}) in output {k}, "
+                        f"got {term}"
+                    )
                 a, b = starts[i], starts[i + 1]
                 if a == b:
                     continue
@@ -77,7 +85,9 @@ class Extract(torch.nn.Module):
         cuts = sorted({0, self.irreps_in.dim} | {c for run in runs for a, b in run for c in (a, b)})
         self._sizes = tuple(b - a for a, b in zip(cuts, cuts[1:]))
         position = {c: k for k, c in enumerate(cuts)}
-        self._outputs = tuple(tuple(s for a, b in run for s in range(position[a], position[b])) for run in runs)
+        self._outputs = tuple(
+            tuple(s for a, b in run for s in range(position[a], position[b])) for run in runs
+        )
         self._dims = tuple(irreps.dim for irreps in self.irreps_outs)
 
     def __repr__(self) -> str:
@@ -95,7 +105,8 @@ class Extract(torch.nn.Module):
         Returns
         -------
         tuple of torch.Tensor, or torch.Tensor
-            ``(..., irreps_outs[k].dim)`` for each output (just the tensor if ``squeeze_out`` with one output).
+            ``(..., irreps_outs[k].dim)`` for each output (just the tensor if ``squeeze_out`` with one
+            output).
 
         Examples
         --------
@@ -115,7 +126,9 @@ class Extract(torch.nn.Module):
             if not segs:
                 outs.append(x.new_zeros(x.shape[:-1] + (0,)))
             else:
-                outs.append(torch.cat([pieces[s] for s in segs], dim=-1) if len(segs) > 1 else pieces[segs[0]])
+                outs.append(
+                    torch.cat([pieces[s] for s in segs], dim=-1) if len(segs) > 1 else pieces[segs[0]]
+                )
         if self.squeeze_out and len(outs) == 1:
             return outs[0]
         return tuple(outs)

@@ -1,8 +1,9 @@
-"""Fully connected network on scalars: :class:`FullyConnectedNet` (e3nn 0.6.0 init, normalization, state_dict).
+"""Fully connected network on scalars: :class:`FullyConnectedNet` (e3nn 0.6.0 init, normalization,
+state_dict).
 
-Weights are drawn ``N(0, 1)`` and scaled at run time by ``1 / sqrt(h_in * var_in)``, activations are normalized to
-unit second moment, so the signal variance goes ``variance_in -> 1 -> ... -> variance_out``. The scaling is applied
-to the (small) weight matrix, not to the (large) activations.
+Weights are drawn ``N(0, 1)`` and scaled at run time by ``1 / sqrt(h_in * var_in)``, activations are
+normalized to unit second moment, so the signal variance goes ``variance_in -> 1 -> ... -> variance_out``. The
+scaling is applied to the (small) weight matrix, not to the (large) activations.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ __all__ = ["FullyConnectedNet"]
 
 
 class _Layer(torch.nn.Module):
-    """One layer: ``act(x @ W / sqrt(h_in * var_in)) * sqrt(var_out)`` (without ``act``: ``x @ W * sqrt(var_out /
-    (h_in * var_in))``).
+    """One layer: ``act(x @ W / sqrt(h_in * var_in)) * sqrt(var_out)`` (without ``act``: ``x @ W *
+    sqrt(var_out / (h_in * var_in))``).
 
     Examples
     --------
@@ -29,7 +30,12 @@ class _Layer(torch.nn.Module):
     """
 
     def __init__(
-        self, h_in: int, h_out: int, act: Callable[[torch.Tensor], torch.Tensor] | None, var_in: float, var_out: float
+        self,
+        h_in: int,
+        h_out: int,
+        act: Callable[[torch.Tensor], torch.Tensor] | None,
+        var_in: float,
+        var_out: float,
     ) -> None:
         super().__init__()
         self.weight = torch.nn.Parameter(torch.randn(h_in, h_out))
@@ -50,7 +56,8 @@ class _Layer(torch.nn.Module):
 
 
 class FullyConnectedNet(torch.nn.Sequential):
-    r"""Fully connected network with normalized activations, layers ``layer0, layer1, ...`` of weights ``(h_in, h_out)``.
+    r"""Fully connected network with normalized activations, layers ``layer0, layer1, ...`` of weights
+    ``(h_in, h_out)``.
 
     Parameters
     ----------
@@ -99,7 +106,9 @@ class FullyConnectedNet(torch.nn.Sequential):
         for i, (h1, h2) in enumerate(zip(self.hs, self.hs[1:])):
             last = i == len(self.hs) - 2
             var_out = variance_out if last else 1
-            self.add_module(f"layer{i}", _Layer(h1, h2, act if (out_act or not last) else None, var_in, var_out))
+            self.add_module(
+                f"layer{i}", _Layer(h1, h2, act if (out_act or not last) else None, var_in, var_out)
+            )
             var_in = var_out
 
     def __repr__(self) -> str:
@@ -116,7 +125,9 @@ class FullyConnectedNet(torch.nn.Sequential):
         if not isinstance(input, torch.Tensor):
             raise TypeError(f"expected input to be a torch.Tensor, got {type(input).__name__}")
         if input.dim() == 0 or input.shape[-1] != self.hs[0]:
-            raise ValueError(f"expected input with last dimension {self.hs[0]}, got shape {tuple(input.shape)}")
+            raise ValueError(
+                f"expected input with last dimension {self.hs[0]}, got shape {tuple(input.shape)}"
+            )
         for layer in self:
             input = layer(input)
         return input

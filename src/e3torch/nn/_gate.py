@@ -1,14 +1,16 @@
 """Gate activation: :class:`Gate`.
 
-The input holds scalars, gate scalars and gated irreps, laid out as e3nn 0.6.0 does: the three lists concatenated,
-then sorted (stably) by irrep and simplified. The output is the activated scalars followed by every gated irrep copy
-multiplied by its activated gate; gating by an odd gate flips the parity of the gated irrep.
+The input holds scalars, gate scalars and gated irreps, laid out as e3nn 0.6.0 does: the three lists
+concatenated, then sorted (stably) by irrep and simplified. The output is the activated scalars followed by
+every gated irrep copy multiplied by its activated gate; gating by an odd gate flips the parity of the gated
+irrep.
 
-Execution plan (computed once): the input is split once into contiguous segments; each run of scalars (or gates)
-sharing one function is activated in one call; the activated gates are expanded to the gated layout by one
-``index_select`` with a precomputed index and all gated irreps are multiplied at once (a broadcast per block of
-size ``2l+1`` would run a tiny inner loop, three times slower); the output is concatenated once (under autograd),
-or, without autograd, every piece is written once into its place, by chunks of rows that stay in cache.
+Execution plan (computed once): the input is split once into contiguous segments; each run of scalars (or
+gates) sharing one function is activated in one call; the activated gates are expanded to the gated layout by
+one ``index_select`` with a precomputed index and all gated irreps are multiplied at once (a broadcast per
+block of size ``2l+1`` would run a tiny inner loop, three times slower); the output is concatenated once
+(under autograd), or, without autograd, every piece is written once into its place, by chunks of rows that
+stay in cache.
 """
 
 from __future__ import annotations
@@ -71,7 +73,9 @@ def _runs(irreps: Irreps, starts: list[int], acts: Sequence[Act | None]) -> list
             continue
         stop, key = start + mul * ir.dim, -1 if act is None else i
         prev = runs[-1] if runs else None
-        same = prev is not None and (prev.act < 0 and key < 0 or prev.act >= 0 and key >= 0 and acts[prev.act] is act)
+        same = prev is not None and (
+            prev.act < 0 and key < 0 or prev.act >= 0 and key >= 0 and acts[prev.act] is act
+        )
         if prev is not None and prev.stop == start and same:
             runs[-1] = _Run(prev.start, stop, prev.act)
         else:
@@ -103,7 +107,7 @@ def _make_plan(s: Irreps, s_acts: Sequence, g: Irreps, g_acts: Sequence, x: Irre
     s_runs = _runs(s, starts[: len(s)], s_acts)
     g_runs = _runs(g, starts[len(s) : len(s) + len(g)], g_acts)
     chunks = _chunks(x, starts[len(s) + len(g) :], g_runs)
-    # merge gated chunks that are contiguous in the input (one multiply covers all gated irreps in the usual case)
+    # merge gated chunks contiguous in the input (one multiply covers all gated irreps in the usual case)
     spans: list[tuple[int, int]] = []
     for c in chunks:
         if spans and spans[-1][1] == c.start:
@@ -153,7 +157,9 @@ def _check_acts(acts: Sequence, irreps: Irreps, name: str) -> None:
     if isinstance(acts, (str, bytes)) or not isinstance(acts, Sequence):
         raise TypeError(f"expected a list of activations for {name}, got {type(acts).__name__}")
     if len(acts) != len(irreps):
-        raise ValueError(f"expected one activation per term of {name} {irreps} ({len(irreps)}), got {len(acts)}")
+        raise ValueError(
+            f"expected one activation per term of {name} {irreps} ({len(irreps)}), got {len(acts)}"
+        )
 
 
 class Gate(torch.nn.Module):
@@ -215,12 +221,15 @@ class Gate(torch.nn.Module):
         self.act_gates = Activation(raw_g, act_gates)
         gates_out = self.act_gates.irreps_out.simplify()
         gated_out = _gated_irreps(self.irreps_gated, gates_out)
-        text = f"{self.irreps_gated} x {gates_out} -> {gated_out} | {self.irreps_gated.num_irreps} paths | 0 weights"
+        n_paths = self.irreps_gated.num_irreps
+        text = f"{self.irreps_gated} x {gates_out} -> {gated_out} | {n_paths} paths | 0 weights"
         self.mul = _TensorProductState("ElementwiseTensorProduct", text, gated_out.dim)
         self.irreps_in = (raw_s + raw_g + raw_x).sort().irreps.simplify()
         self.irreps_out = self.act_scalars.irreps_out + gated_out
         self.plan = _make_plan(raw_s, act_scalars, raw_g, act_gates, raw_x)
-        self.register_buffer("gate_index", torch.tensor(self.plan.gate_index, dtype=torch.long), persistent=False)
+        self.register_buffer(
+            "gate_index", torch.tensor(self.plan.gate_index, dtype=torch.long), persistent=False
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__} ({self.irreps_in} -> {self.irreps_out})"
@@ -260,9 +269,15 @@ class Gate(torch.nn.Module):
         x = features.reshape(n, self.irreps_in.dim)
         out = features.new_empty(n, self.irreps_out.dim)
         # rows per chunk: about 1 MB of input, and at most 4 chunks (each op costs a thread synchronization)
-        rows = n if torch.compiler.is_compiling() else max(64, 2 ** round(math.log2(2**18 / max(1, x.shape[1]))), -(-n // 4))
+        rows = (
+            n
+            if torch.compiler.is_compiling()
+            else max(64, 2 ** round(math.log2(2**18 / max(1, x.shape[1]))), -(-n // 4))
+        )
         for start in range(0, n, rows) if n > rows else [0]:
-            self._write(x if n <= rows else x[start : start + rows], out if n <= rows else out[start : start + rows])
+            self._write(
+                x if n <= rows else x[start : start + rows], out if n <= rows else out[start : start + rows]
+            )
         return out.reshape(features.shape[:-1] + (self.irreps_out.dim,))
 
     def _gated(self, segs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor] | None:

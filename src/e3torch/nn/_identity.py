@@ -35,7 +35,8 @@ class Identity(torch.nn.Module):
         self.irreps_out = Irreps(irreps_out).simplify()
         if self.irreps_in != self.irreps_out:
             raise ValueError(
-                f"expected equal irreps_in and irreps_out once simplified, got {self.irreps_in} and {self.irreps_out}"
+                f"expected equal irreps_in and irreps_out once simplified, "
+                f"got {self.irreps_in} and {self.irreps_out}"
             )
 
     def __repr__(self) -> str:

@@ -1,15 +1,16 @@
 """Equivariant linear map between direct sums of irreps: :class:`Linear`.
 
-Only equal irreps connect: each instruction ``(i_in, i_out)`` is one ``mul_in x mul_out`` weight block that mixes the
-copies of ``irreps_in[i_in]`` into those of ``irreps_out[i_out]``; scalar (``0e``) outputs may carry a bias. Weights
-are drawn ``N(0, 1)`` and each block is scaled by a constant path weight (``1 / sqrt(fan_in)``), so that unit-variance
-inputs give unit-variance outputs, as in e3nn 0.6.0 (same instructions, flat weight layout and state_dict).
+Only equal irreps connect: each instruction ``(i_in, i_out)`` is one ``mul_in x mul_out`` weight block that
+mixes the copies of ``irreps_in[i_in]`` into those of ``irreps_out[i_out]``; scalar (``0e``) outputs may carry
+a bias. Weights are drawn ``N(0, 1)`` and each block is scaled by a constant path weight (``1 /
+sqrt(fan_in)``), so that unit-variance inputs give unit-variance outputs, as in e3nn 0.6.0 (same instructions,
+flat weight layout and state_dict).
 
-Execution plan: every input block is brought once into the ``(batch * (2l+1), mul)`` layout, each output block is one
-matrix product (``addmm`` over its instructions, the bias fused into the first one), and the output is concatenated
-once (under autograd) or each block written once into its place, by chunks of rows that stay in cache (without).
-Per-sample weights use ``bmm`` in the same layout. :func:`linear_naive` is the obviously correct ``einsum``
-executor kept beside it as the oracle in tests.
+Execution plan: every input block is brought once into the ``(batch * (2l+1), mul)`` layout, each output block
+is one matrix product (``addmm`` over its instructions, the bias fused into the first one), and the output is
+concatenated once (under autograd) or each block written once into its place, by chunks of rows that stay in
+cache (without). Per-sample weights use ``bmm`` in the same layout. :func:`linear_naive` is the obviously
+correct ``einsum`` executor kept beside it as the oracle in tests.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 
 from e3torch.o3._irreps import Irrep, Irreps
 
-__all__ = ["Linear", "Instruction", "LinearSlices", "LinearPlan", "linear_naive"]
+__all__ = ["Instruction", "Linear", "LinearPlan", "LinearSlices", "linear_naive"]
 
 _SCALAR = Irrep(0, 1)
 
@@ -159,7 +160,8 @@ def _check_biases(biases: Any, irreps_out: Irreps) -> list[bool]:
     biases = list(biases)
     if len(biases) != len(irreps_out):
         raise ValueError(
-            f"expected one bias flag per term of irreps_out {irreps_out} ({len(irreps_out)}), got {len(biases)}"
+            f"expected one bias flag per term of irreps_out {irreps_out} ({len(irreps_out)}), "
+            f"got {len(biases)}"
         )
     for flag, (mul, ir) in zip(biases, irreps_out):
         if not isinstance(flag, bool):
@@ -169,7 +171,9 @@ def _check_biases(biases: Any, irreps_out: Irreps) -> list[bool]:
     return biases
 
 
-def _path_weights(pairs: list[tuple[int, int]], irreps_in: Irreps, f_in: int, normalization: str) -> list[float]:
+def _path_weights(
+    pairs: list[tuple[int, int]], irreps_in: Irreps, f_in: int, normalization: str
+) -> list[float]:
     def inv_sqrt(n: int) -> float:
         return n**-0.5 if n > 0 else 1.0
 
@@ -211,14 +215,13 @@ def _make_plan(
         used = tuple(k for k, p in enumerate(paths) if p.i_out == j and p.mul_in * p.mul_out > 0)
         bias = bias_slices.get(j) if block.mul > 0 else None
         outs.append(_Out(block, used, bias))
-    plan = LinearPlan(
-        f_in, f_out, _blocks(irreps_in), tuple(outs), tuple(paths), offset, boffset, irreps_in.dim, irreps_out.dim
-    )
+    dims = (irreps_in.dim, irreps_out.dim)
+    plan = LinearPlan(f_in, f_out, _blocks(irreps_in), tuple(outs), tuple(paths), offset, boffset, *dims)
     return plan, instructions
 
 
 def _weight_block(plan: LinearPlan, path: _Path, weight: torch.Tensor, batched: bool) -> torch.Tensor:
-    """Path block of ``weight`` (``(Z?, fi, fo, numel)``) as ``(Z?, fi * mul_in, fo * mul_out)``, path-scaled."""
+    """Path block of ``weight`` ``(Z?, fi, fo, numel)`` as ``(Z?, fi * mul_in, fo * mul_out)``, scaled."""
     fi, fo = plan.f_in or 1, plan.f_out or 1
     w = weight[..., path.start : path.stop]
     if batched:
@@ -241,7 +244,8 @@ def _blocks_of(
     pieces = torch.split(x, sizes, dim=-1) if len(sizes) > 1 else (x,)
     cache: dict[int, torch.Tensor] = {}
 
-    def transposed(i: int) -> torch.Tensor:  # (Z*d, fi*mul) or, batched, (Z, d, fi*mul): one copy per input block
+    # (Z*d, fi*mul) or, batched, (Z, d, fi*mul): one copy per input block
+    def transposed(i: int) -> torch.Tensor:
         if i not in cache:
             b = plan.inputs[i]
             t = pieces[i].reshape(z, fi, b.mul, b.d).permute(0, 3, 1, 2)
@@ -272,7 +276,7 @@ def _blocks_of(
 
 
 def _chunk_rows(plan: LinearPlan) -> int:
-    """Rows per chunk in the no-autograd path: the widest transposed block of a chunk stays in cache (~512 KB)."""
+    """Rows per chunk without autograd: the widest transposed block of a chunk stays in cache (~512 KB)."""
     width = max([b.stop - b.start for b in plan.inputs + tuple(o.block for o in plan.outputs)] + [1])
     width *= max(plan.f_in or 1, plan.f_out or 1)
     return max(32, 2 ** round(math.log2(max(1.0, 131072 / width))))
@@ -283,7 +287,9 @@ def _linear_fast(
 ) -> torch.Tensor:
     """``x``: ``(Z, fi, dim_in)``; weight ``(fi, fo, numel)`` or, if batched, ``(Z, fi, fo, numel)``."""
     z, fo = x.shape[0], plan.f_out or 1
-    wblocks = [_weight_block(plan, p, weight, batched) if p.mul_in * p.mul_out else weight for p in plan.paths]
+    wblocks = [
+        _weight_block(plan, p, weight, batched) if p.mul_in * p.mul_out else weight for p in plan.paths
+    ]
     needs_grad = x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
     if torch.is_grad_enabled() and needs_grad:  # autograd: one concatenation (its backward is free)
         parts = [
@@ -366,8 +372,9 @@ class Linear(torch.nn.Module):
     irreps_out : Irreps or str
         Output representation.
     f_in, f_out : int, optional
-        Extra channel dimensions (given together): the input is ``(..., f_in, dim_in)``, the output
-        ``(..., f_out, dim_out)``, the weights ``(f_in, f_out, weight_numel)`` and the fan-in is multiplied by ``f_in``.
+        Extra channel dimensions (given together): the input is ``(..., f_in, dim_in)``, the output ``(...,
+        f_out, dim_out)``, the weights ``(f_in, f_out, weight_numel)`` and the fan-in is multiplied by
+        ``f_in``.
     internal_weights : bool, optional
         Whether the module holds its weights (default: ``True`` unless ``shared_weights=False``).
     shared_weights : bool, optional
@@ -422,13 +429,17 @@ class Linear(torch.nn.Module):
             raise ValueError(f"expected path_normalization 'element' or 'path', got {path_normalization!r}")
         f_in, f_out = _check_f(f_in, "f_in"), _check_f(f_out, "f_out")
         if (f_in is None) != (f_out is None):
-            raise ValueError(f"expected f_in and f_out both None or both given, got f_in={f_in}, f_out={f_out}")
+            raise ValueError(
+                f"expected f_in and f_out both None or both given, got f_in={f_in}, f_out={f_out}"
+            )
         if shared_weights is False and internal_weights is None:
             internal_weights = False
         internal_weights = True if internal_weights is None else internal_weights
         shared_weights = True if shared_weights is None else shared_weights
         if internal_weights and not shared_weights:
-            raise ValueError("expected shared_weights=True with internal_weights=True, got shared_weights=False")
+            raise ValueError(
+                "expected shared_weights=True with internal_weights=True, got shared_weights=False"
+            )
 
         self.irreps_in, self.irreps_out = Irreps(irreps_in), Irreps(irreps_out)
         pairs = _check_instructions(instructions, self.irreps_in, self.irreps_out)
@@ -463,7 +474,8 @@ class Linear(torch.nn.Module):
         Examples
         --------
         >>> Linear("2x0e", "3x0e", biases=True).weight_index_slices
-        [LinearSlices(slice_1D=slice(0, 6, None), shape_2D=(2, 3)), LinearSlices(slice_1D=slice(6, 9, None), shape_2D=(3,))]
+        [LinearSlices(slice_1D=slice(0, 6, None), shape_2D=(2, 3)),
+         LinearSlices(slice_1D=slice(6, 9, None), shape_2D=(3,))]
         """
         result, offset = [], 0
         for ins in self.instructions:
@@ -483,7 +495,9 @@ class Linear(torch.nn.Module):
             raise TypeError(f"expected weight to be a torch.Tensor, got {type(weight).__name__}")
         return weight
 
-    def weight_view_for_instruction(self, instruction: int, weight: torch.Tensor | None = None) -> torch.Tensor:
+    def weight_view_for_instruction(
+        self, instruction: int, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """View of the weights of one (weight) instruction: ``(..., [f_in, f_out,] mul_in, mul_out)``.
 
         Parameters
@@ -504,7 +518,9 @@ class Linear(torch.nn.Module):
         torch.Size([2, 3])
         """
         if not 0 <= instruction < len(self.plan.paths):
-            raise ValueError(f"expected a weight instruction index in [0, {len(self.plan.paths)}), got {instruction}")
+            raise ValueError(
+                f"expected a weight instruction index in [0, {len(self.plan.paths)}), got {instruction}"
+            )
         weight = self._resolve_weight(weight)
         path = self.plan.paths[instruction]
         return weight[..., path.start : path.stop].unflatten(-1, (path.mul_in, path.mul_out))
@@ -577,7 +593,8 @@ class Linear(torch.nn.Module):
         batched = weight.dim() > len(w_shape)
         if batched and self.shared_weights:
             raise ValueError(
-                f"expected shared weights of shape {w_shape} (shared_weights=True), got shape {tuple(weight.shape)}"
+                f"expected shared weights of shape {w_shape} (shared_weights=True), "
+                f"got shape {tuple(weight.shape)}"
             )
         if plan.bias_numel > 0:
             if bias is None:
@@ -596,7 +613,9 @@ class Linear(torch.nn.Module):
             batch = torch.broadcast_shapes(batch, weight.shape[: weight.dim() - len(w_shape)])
             if bias is not None:
                 batch = torch.broadcast_shapes(batch, bias.shape[: bias.dim() - (1 + nf)])
-            weight = weight.reshape(weight.shape[: weight.dim() - len(w_shape)] + (plan.f_in or 1, plan.f_out or 1, -1))
+            weight = weight.reshape(
+                weight.shape[: weight.dim() - len(w_shape)] + (plan.f_in or 1, plan.f_out or 1, -1)
+            )
             weight = weight.expand(batch + weight.shape[-3:]).reshape((math.prod(batch),) + weight.shape[-3:])
             if bias is not None:
                 bias = bias.reshape(bias.shape[: bias.dim() - (1 + nf)] + (plan.f_out or 1, -1))

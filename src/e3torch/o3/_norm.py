@@ -1,10 +1,10 @@
 """Norm of each irrep copy: :class:`Norm`, and the state-only stand-in of e3nn's inner tensor products.
 
-``Norm(irreps)`` maps ``(..., irreps.dim)`` to ``(..., irreps.num_irreps)``: the Euclidean norm (or its square) of
-every copy of every irrep, an invariant. e3nn 0.6.0 computes it with an inner weightless tensor product ``tp``; that
-submodule contributes two state_dict entries (``tp.weight``, empty, and ``tp.output_mask``), reproduced here by
-:class:`_TensorProductState` so that state_dicts load both ways. The computation itself is a square, one sum per
-block of equal ``l`` and one concatenation.
+``Norm(irreps)`` maps ``(..., irreps.dim)`` to ``(..., irreps.num_irreps)``: the Euclidean norm (or its
+square) of every copy of every irrep, an invariant. e3nn 0.6.0 computes it with an inner weightless tensor
+product ``tp``; that submodule contributes two state_dict entries (``tp.weight``, empty, and
+``tp.output_mask``), reproduced here by :class:`_TensorProductState` so that state_dicts load both ways. The
+computation itself is a square, one sum per block of equal ``l`` and one concatenation.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import torch
 
 from e3torch.o3._irreps import Irreps
 
-__all__ = ["Norm", "squared_norms", "safe_sqrt"]
+__all__ = ["Norm", "safe_sqrt", "squared_norms"]
 
 
 class _TensorProductState(torch.nn.Module):
-    """Carries e3nn's ``weight`` (empty) and ``output_mask`` buffers of a weightless tensor product, and its repr.
+    """Carries e3nn's ``weight`` (empty) and ``output_mask`` buffers of a weightless tensor product, and its
+    repr.
 
     It computes nothing: the layer that owns it does the (elementwise) work directly.
 
@@ -43,12 +44,14 @@ class _TensorProductState(torch.nn.Module):
         return self._text
 
     def forward(self, *args: object) -> torch.Tensor:
-        raise RuntimeError(f"{self._name} here only holds e3nn's state_dict entries; call the layer that owns it")
+        raise RuntimeError(
+            f"{self._name} here only holds e3nn's state_dict entries; call the layer that owns it"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
 class _Group:
-    """Consecutive terms of equal ``d = 2l+1``: components ``[start, stop)`` of the input, outputs ``[o0, o1)``."""
+    """Consecutive terms of equal ``d = 2l+1``: components ``[start, stop)``, outputs ``[o0, o1)``."""
 
     d: int
     start: int
