@@ -32,7 +32,7 @@ def test_file_and_overrides(tmp_path):
         ({"dtype": "float16"}, "config key 'dtype': expected one of \\['float32', 'float64'\\]"),
         ({"ema_decay": 1.0}, "config key 'ema_decay': expected a number in \\[0, 1\\)"),
         ({"validation_fraction": 1.0}, "config key 'validation_fraction'"),
-        ({"energy_weight": 0, "force_weight": 0}, "nothing to fit"),
+        ({"energy_weight": 0, "force_weight": 0, "stress_weight": 0}, "nothing to fit"),
         ({"dataset": None}, "config key 'dataset': expected str, got None"),
     ],
 )
