@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from e3torch import o3
+from e3torch.o3._sh_kernel import kernel_available, kernel_tables, sh_from_tables
 from e3torch.o3._sh_naive import spherical_harmonics_naive
 from e3torch.o3._sh_plan import PAIRS, make_plan
-from e3torch.o3._spherical_harmonics import FEATURES, sh_forward
+from e3torch.o3._spherical_harmonics import FEATURES, kernel_forward, sh_forward
 
 NORMALIZATIONS = ["integral", "component", "norm"]
 F64 = torch.float64
@@ -31,7 +32,84 @@ def vectors(n: int, seed: int = 0, dtype: torch.dtype = F64) -> torch.Tensor:
     return x / x.norm(dim=-1, keepdim=True) * r
 
 
+def run(executor: str, ls: list[int], x: torch.Tensor, normalize: bool, normalization: str) -> torch.Tensor:
+    """One executor: the compiled kernel, the PyTorch factor products, or the kernel's PyTorch twin."""
+    ls = tuple(ls)
+    if executor == "kernel":
+        if not kernel_available():
+            pytest.skip("the compiled kernel is unavailable here")
+        return kernel_forward(x, kernel_tables(ls, normalization).tensors(), max(ls), normalize)
+    if executor == "tables":
+        return sh_from_tables(x, *kernel_tables(ls, normalization).tensors(), max(ls), normalize)
+    plan = make_plan(ls, normalization)
+    return sh_forward(x, plan.weight_tensor(x.dtype), plan.num_factors, plan.dim, normalize)
+
+
+EXECUTORS = ["kernel", "torch", "tables"]
+
+
 # ---------------------------------------------------------------- parity with e3nn
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+@pytest.mark.parametrize("normalization", NORMALIZATIONS)
+@pytest.mark.parametrize("normalize", [True, False])
+def test_executors_match_e3nn(executor, normalize, normalization):
+    ls = [0, 1, 2, 3, 4, 5, 6, 7, 8, 5, 2, 5, 0, 12]
+    x = vectors(40, seed=11)
+    close(
+        run(executor, ls, x, normalize, normalization),
+        e3nn.o3.spherical_harmonics(ls, x, normalize, normalization),
+    )
+    xg = x.clone().requires_grad_()
+    w = torch.randn(40, sum(2 * l + 1 for l in ls), dtype=F64)
+    (g_ours,) = torch.autograd.grad((run(executor, ls, xg, normalize, normalization) * w).sum(), xg)
+    (g_ref,) = torch.autograd.grad(
+        (e3nn.o3.spherical_harmonics(ls, xg, normalize, normalization) * w).sum(), xg
+    )
+    close(g_ours, g_ref, atol=1e-8)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+@pytest.mark.parametrize("normalize", [True, False])
+def test_executors_gradgradcheck(executor, normalize):
+    x = vectors(2, seed=12).requires_grad_()
+    for ls in [[0, 1, 2, 3], [6, 1]]:
+        f = lambda v, ls=ls: run(executor, ls, v, normalize, "component")
+        assert torch.autograd.gradcheck(f, (x,))
+        assert torch.autograd.gradgradcheck(f, (x,))
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_executors_zero_vector(executor):
+    x = torch.cat([torch.zeros(2, 3, dtype=F64), vectors(3)]).requires_grad_()
+    ls = [0, 1, 2, 5]
+    y = run(executor, ls, x, True, "integral")
+    close(y.detach(), e3nn.o3.spherical_harmonics(ls, x.detach(), True))
+    (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), x)
+    assert torch.isfinite(g).all() and torch.isfinite(h).all()
+    # every executor makes the same choice at 0 (n = x there, so dn/dx = identity)
+    ref = run("torch", ls, x, True, "integral")
+    (g_ref,) = torch.autograd.grad(ref.sum(), x)
+    close(g.detach(), g_ref)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+@pytest.mark.parametrize("l", [20, 25])
+def test_executors_high_degrees(executor, l):
+    x = vectors(30, seed=l)
+    close(run(executor, [l], x, True, "norm"), spherical_harmonics_naive([l], x, True, "norm"), atol=1e-12)
+
+
+@pytest.mark.parametrize("executor", ["kernel", "torch"])
+def test_executors_float32(executor):
+    x = vectors(500, seed=13)
+    ls = list(range(9))
+    ref = e3nn.o3.spherical_harmonics(ls, x, True)
+    y = run(executor, ls, x.float(), True, "integral")
+    assert y.dtype == torch.float32
+    torch.testing.assert_close(y.double(), ref, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("normalization", NORMALIZATIONS)
@@ -401,6 +479,26 @@ def test_compile_fullgraph():
     (g,) = torch.autograd.grad(y.sum(), x)
     (g_ref,) = torch.autograd.grad(sh(x).sum(), x)
     close(g, g_ref)
+
+
+def test_compile_functional_and_torch_executor():
+    x = vectors(8)
+    for l in [[0, 1, 2, 5], "0e + 1o + 2e"]:
+        compiled = torch.compile(
+            lambda v, l=l: o3.spherical_harmonics(l, v, True), fullgraph=True, backend="eager"
+        )
+        close(compiled(x), o3.spherical_harmonics(l, x, True))
+    plan = make_plan((0, 1, 2, 3), "integral")
+    w = plan.weight_tensor(F64)
+    compiled = torch.compile(lambda v: sh_forward(v, w, plan.num_factors, plan.dim, True), fullgraph=True)
+    close(compiled(x), e3nn.o3.spherical_harmonics([0, 1, 2, 3], x, True))
+
+
+def test_export():
+    sh = o3.SphericalHarmonics([0, 1, 2, 3], normalize=True)
+    x = vectors(8)
+    program = torch.export.export(sh, (x,))
+    close(program.module()(x), sh(x))
 
 
 def test_sh_forward_is_plan_driven():

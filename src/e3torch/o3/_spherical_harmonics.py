@@ -15,7 +15,8 @@ import torch
 
 from e3torch.o3._irreps import Irrep, Irreps
 from e3torch.o3._legendre import _check_degree
-from e3torch.o3._sh_plan import NORMALIZATIONS, PAIRS, SphericalHarmonicsPlan, make_plan
+from e3torch.o3._sh_kernel import kernel_available, kernel_tables, sh_kernel
+from e3torch.o3._sh_plan import NORMALIZATIONS, PAIRS, make_plan
 
 __all__ = ["SphericalHarmonics", "parse_sh_irreps", "sh_forward", "spherical_harmonics"]
 
@@ -136,17 +137,39 @@ def sh_forward(
     return out.reshape(*batch, dim)
 
 
-_WEIGHT_CACHE: dict[tuple[SphericalHarmonicsPlan, torch.dtype, torch.device], torch.Tensor] = {}
+def _use_kernel(x: torch.Tensor) -> bool:
+    """The compiled kernel serves float32/float64 CPU tensors (when it could be built); else :func:`sh_forward`."""
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and kernel_available()
 
 
-def _cached_weight(plan: SphericalHarmonicsPlan, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    key = (plan, dtype, device)
-    w = _WEIGHT_CACHE.get(key)
-    if w is None:
-        if len(_WEIGHT_CACHE) > 64:
-            _WEIGHT_CACHE.clear()
-        w = _WEIGHT_CACHE[key] = plan.weight_tensor(dtype, device)
-    return w
+def kernel_forward(
+    x: torch.Tensor, tables: tuple[torch.Tensor, ...], lmax: int, normalize: bool
+) -> torch.Tensor:
+    """The compiled executor: ``x: (..., 3)`` to ``(..., C)`` with the tables of :func:`kernel_tables`.
+
+    Examples
+    --------
+    >>> tables = kernel_tables((0, 1), "component").tensors()
+    >>> x = torch.tensor([[0.0, 0.0, 2.0]], dtype=torch.float64)
+    >>> (kernel_forward(x, tables, 1, True) if _use_kernel(x) else sh_forward(
+    ...     x, make_plan((0, 1), "component").weight_tensor(torch.float64), 1, 4, True))
+    tensor([[1.0000, 0.0000, 0.0000, 1.7321]], dtype=torch.float64)
+    """
+    batch = x.shape[:-1]
+    y = sh_kernel(x.reshape(-1, 3), *tables, lmax, normalize)
+    return y.reshape(*batch, y.shape[-1])
+
+
+_CACHE: dict[tuple[Any, ...], Any] = {}
+
+
+def _cached(key: tuple[Any, ...], make: Any) -> Any:
+    value = _CACHE.get(key)
+    if value is None:
+        if len(_CACHE) > 128:
+            _CACHE.clear()
+        value = _CACHE[key] = make()
+    return value
 
 
 def spherical_harmonics(
@@ -197,10 +220,55 @@ def spherical_harmonics(
     """
     _check_input(x)
     _check_normalization(normalization)
-    ls = _parse_cached(l) if isinstance(l, (int, str, Irreps)) else parse_sh_irreps(l)[2]
+    ls = _degrees(l)
+    compiling = torch.compiler.is_compiling()
+    if _use_kernel(x):
+        if compiling:  # the tables enter the graph as constants
+            a, b, diag, pos, scale = _kernel_constants(ls, normalization)
+            f64 = {"dtype": torch.float64, "device": x.device}
+            tables = (torch.tensor(a, **f64), torch.tensor(b, **f64), torch.tensor(diag, **f64),
+                      torch.tensor(pos, dtype=torch.long, device=x.device), torch.tensor(scale, **f64))  # fmt: skip
+        else:
+            tables = _cached(
+                ("kernel", ls, normalization), lambda: kernel_tables(ls, normalization).tensors()
+            )
+        return kernel_forward(x, tables, max(ls), bool(normalize))
+    values, num_factors, dim = _factor_constants(ls, normalization)
+    if compiling:
+        weight = torch.tensor(values, dtype=x.dtype, device=x.device).reshape(num_factors, len(PAIRS), dim)
+    else:
+        plan = make_plan(ls, normalization)
+        weight = _cached(("weight", plan, x.dtype, x.device), lambda: plan.weight_tensor(x.dtype, x.device))
+    return sh_forward(x, weight, num_factors, dim, bool(normalize))
+
+
+@torch.compiler.assume_constant_result
+def _kernel_constants(ls: tuple[int, ...], normalization: str) -> tuple[tuple[float, ...], ...]:
+    t = kernel_tables(ls, normalization)
+    return t.a, t.b, t.diag, t.pos, t.scale
+
+
+@torch.compiler.assume_constant_result
+def _factor_constants(ls: tuple[int, ...], normalization: str) -> tuple[tuple[float, ...], int, int]:
     plan = make_plan(ls, normalization)
-    weight = _cached_weight(plan, x.dtype, x.device)
-    return sh_forward(x, weight, plan.num_factors, plan.dim, bool(normalize))
+    return plan.weight, plan.num_factors, plan.dim
+
+
+def _degrees(l: Any) -> tuple[int, ...]:
+    """The degrees asked for, validated like :func:`parse_sh_irreps` (plain ints need no Irreps: compile-friendly)."""
+    if isinstance(l, (str, Irreps)):
+        return _parse_constant(str(l))
+    if isinstance(l, Sequence):
+        ls = tuple(_check_degree(v) for v in l)
+        if not ls:
+            raise ValueError(f"expected at least one degree l for the spherical harmonics, got {l!r}")
+        return ls
+    return (_check_degree(l),)
+
+
+@torch.compiler.assume_constant_result
+def _parse_constant(l: str) -> tuple[int, ...]:
+    return _parse_cached(l)
 
 
 _PARSE_CACHE: dict[Any, tuple[int, ...]] = {}
@@ -235,7 +303,9 @@ class SphericalHarmonics(torch.nn.Module):
     normalize : bool
     normalization : str
     plan : SphericalHarmonicsPlan
-        The factor matrix lives in the non-persistent buffer ``weight`` (float64; cast to the input's dtype).
+        The factor matrix lives in the non-persistent buffer ``weight`` (float64; cast to the input's dtype);
+        the tables of the compiled CPU kernel (used for float32/float64 CPU inputs when it could be built) in the
+        non-persistent buffers ``_kernel_*``.
 
     Examples
     --------
@@ -262,9 +332,15 @@ class SphericalHarmonics(torch.nn.Module):
         self._is_range_lmax = self._ls_list == list(range(self._lmax + 1))
         self.plan = make_plan(ls, normalization)
         self.register_buffer("weight", self.plan.weight_tensor(torch.float64), persistent=False)
+        tables = kernel_tables(ls, normalization).tensors()
+        for name, table in zip(("a", "b", "diag", "pos", "scale"), tables):
+            self.register_buffer(f"_kernel_{name}", table, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x: (..., 3)`` to ``(..., irreps_out.dim)``."""
         _check_input(x)
+        if _use_kernel(x):
+            tables = (self._kernel_a, self._kernel_b, self._kernel_diag, self._kernel_pos, self._kernel_scale)
+            return kernel_forward(x, tables, self._lmax, bool(self.normalize))
         weight = self.weight.to(dtype=x.dtype)
         return sh_forward(x, weight, self.plan.num_factors, self.plan.dim, bool(self.normalize))
