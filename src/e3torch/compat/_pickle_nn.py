@@ -13,7 +13,6 @@ True
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
 from typing import Any, Optional
 
@@ -72,7 +71,9 @@ def _finish(module: torch.nn.Module, state: dict[str, Any], what: str) -> torch.
 
 
 def _activation_acts(state: dict[str, Any]) -> list[Any]:
-    return [_function(act) for _, _, act in state["paths"]]
+    if "paths" in state:  # e3nn 0.5+
+        return [_function(act) for _, _, act in state["paths"]]
+    return [_function(act) for act in state["_modules"]["acts"]]  # e3nn 0.4: one entry (or None) per term
 
 
 def _activation_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
@@ -81,7 +82,7 @@ def _activation_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
 
 register(
     Translator(
-        "e3torch.nn:Activation", attrs("irreps_in irreps_out paths"), attrs("irreps_in irreps_out paths"),
+        "e3torch.nn:Activation", attrs("irreps_in irreps_out paths"), attrs("irreps_in irreps_out"),
         _activation_build, lambda cls: cls("1x0e+1x1o", [torch.tanh, None]),
     )
 )
@@ -171,12 +172,15 @@ register(
 
 def _squeezed(state: dict[str, Any]) -> bool:
     """Whether e3nn's generated forward returns a bare tensor (``squeeze_out=True``) rather than a tuple."""
+    from e3torch.compat.util.codegen._mixin import load_codegen_payload
+
     payload = (state.get("__codegen__") or {}).get("_compiled_forward")
-    if not (isinstance(payload, tuple) and payload[0] == "fx"):
+    if payload is None:
         return False
-    graph_module = pickle.loads(payload[1])
-    output = next(node for node in graph_module.graph.nodes if node.op == "output")
-    return not isinstance(output.args[0], (tuple, list))
+    generated = load_codegen_payload("_compiled_forward", payload)
+    with torch.no_grad():
+        out = generated(torch.zeros(1, state["irreps_in"].dim))
+    return not isinstance(out, (tuple, list))
 
 
 def _extract_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
@@ -219,13 +223,18 @@ _BN_ATTRS = attrs("affine eps features include_bias instance irreps irs momentum
 def _bn_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
     module = cls(
         state["irreps"], eps=state["eps"], momentum=state["momentum"], affine=state["affine"],
-        reduce=state["reduce"], instance=state["instance"], include_bias=state["include_bias"],
+        reduce=state["reduce"], instance=state["instance"], include_bias=state.get("include_bias", True),
         normalization=state["normalization"],
     )
     return rebuild(module, state, "BatchNorm")
 
 
-register(Translator("e3torch.nn:BatchNorm", _BN_ATTRS, _BN_ATTRS, _bn_build, lambda cls: cls("1x0e+1x1o")))
+register(
+    Translator(
+        "e3torch.nn:BatchNorm", _BN_ATTRS, attrs("affine eps instance irreps momentum normalization reduce"),
+        _bn_build, lambda cls: cls("1x0e+1x1o"),
+    )
+)
 register(
     Translator(
         "e3torch.nn:Dropout", attrs("irreps p"), attrs("irreps p"),

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from e3torch.compat._pickle import Translator, attrs, rebuild, register
+from e3torch.compat._pickle_signs import align_with_generated
 
 __all__: list[str] = []
 
@@ -144,7 +145,7 @@ def _tp_builder(natural: Callable[[dict[str, Any], type, str, str], torch.nn.Mod
             module = _tp_general(state, cls)
             if not _tp_same(want)(module):
                 raise ValueError(f"cannot rebuild the pickled e3nn {cls.__name__}: its instructions do not reproduce")
-        return rebuild(module, state, cls.__name__)
+        return align_with_generated(rebuild(module, state, cls.__name__), state, cls.__name__)
 
     return build
 
@@ -211,7 +212,7 @@ def _sh_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
 
 register(
     Translator(
-        "e3torch.o3:SphericalHarmonics", _SH_ATTRS, attrs("sph_func _ls_list normalize normalization"), _sh_build,
+        "e3torch.o3:SphericalHarmonics", _SH_ATTRS, attrs("_ls_list normalize normalization"), _sh_build,
         lambda cls: cls([0, 1], True),
     )
 )
