@@ -494,6 +494,19 @@ def test_compile_functional_and_torch_executor():
     close(compiled(x), e3nn.o3.spherical_harmonics([0, 1, 2, 3], x, True))
 
 
+@pytest.mark.parametrize("dtype, atol", [(torch.float16, 5e-3), (torch.bfloat16, 3e-2)])
+def test_half_precision_uses_the_torch_executor(dtype, atol):
+    x = vectors(10)
+    ref = o3.spherical_harmonics([0, 1, 2, 3], x, True)
+    for y in [
+        o3.spherical_harmonics([0, 1, 2, 3], x.to(dtype), True),
+        o3.SphericalHarmonics(3, True)(x.to(dtype)),
+    ]:
+        assert y.dtype == dtype
+    y = o3.spherical_harmonics([0, 1, 2, 3], x.to(dtype), True)
+    torch.testing.assert_close(y.double(), ref, atol=atol, rtol=0)
+
+
 def test_export():
     sh = o3.SphericalHarmonics([0, 1, 2, 3], normalize=True)
     x = vectors(8)

@@ -1,9 +1,16 @@
 """Spherical harmonics of vectors: :func:`spherical_harmonics` and :class:`SphericalHarmonics`.
 
 Same signature, conventions and numbers as e3nn 0.6.0 (its ``(x, y, z)`` basis: ``y`` is the polar axis), for
-any degree. The plan (:mod:`e3torch.o3._sh_plan`) writes every component as a product of ``ceil(lmax / 2)``
-quadratic forms; the forward evaluates the 10 monomials ``u_i u_j`` of ``u = (x, y, z, 1)``, one matrix
-product gives all the factors of all the components, and ``F - 1`` element-wise products finish.
+any degree, by numerically stable constructions only (no expanded polynomials). Two executors:
+
+* float32/float64 CPU tensors: the compiled kernel (:mod:`e3torch.o3._sh_kernel`), the azimuthal and Legendre
+  recursions point by point in one pass, with a compiled backward (its own double backward in PyTorch);
+* anything else (and when the kernel cannot be built): the plan (:mod:`e3torch.o3._sh_plan`) writes every
+  component as a product of ``ceil(lmax / 2)`` quadratic forms; the forward evaluates the 10 monomials
+  ``u_i u_j`` of ``u = (x, y, z, 1)``, ``F`` matrix products give all the factors of all the components and
+  ``F - 1`` element-wise products finish.
+
+The naive executor (:mod:`e3torch.o3._sh_naive`) is the tests' oracle.
 """
 
 from __future__ import annotations
