@@ -1,8 +1,8 @@
-"""Training steps: e3nn's ``gate_points_2101.Network`` (potential-style: energy, forces by autograd, backward).
+"""Training steps of e3nn's ``gate_points_2101.Network`` used as a potential (energy, forces, backward).
 
 Both sides train the same network (same state dict) on the same periodic-free point clouds: one step is a
-forward pass, the forces ``-dE/dpos`` with ``create_graph=True``, and the backward pass of a force loss (a double
-backward), as in interatomic-potential training. Case names start with ``training/``
+forward pass, the forces ``-dE/dpos`` with ``create_graph=True``, and the backward pass of a force loss (a
+double backward), as in interatomic-potential training. Case names start with ``training/``
 (``python -m benchmarks.run -k training``). The NequIP-style potential has no e3nn counterpart: its throughput
 (structures/s) is measured by ``python -m benchmarks.training_throughput``.
 """
@@ -19,13 +19,24 @@ from benchmarks.harness import Case, Workload
 __all__ = ["CASES"]
 
 _CONFIG = dict(
-    irreps_in=None, irreps_hidden="16x0e + 8x1o + 8x1e", irreps_out="1x0e", irreps_node_attr=None,
-    irreps_edge_attr="0e + 1o + 2e", layers=2, max_radius=2.5, number_of_basis=8, radial_layers=1,
-    radial_neurons=32, num_neighbors=12.0, num_nodes=32.0,
+    irreps_in=None,
+    irreps_hidden="16x0e + 8x1o + 8x1e",
+    irreps_out="1x0e",
+    irreps_node_attr=None,
+    irreps_edge_attr="0e + 1o + 2e",
+    layers=2,
+    max_radius=2.5,
+    number_of_basis=8,
+    radial_layers=1,
+    radial_neurons=32,
+    num_neighbors=12.0,
+    num_nodes=32.0,
 )
 
 
-def _step(net: torch.nn.Module, pos: torch.Tensor, batch: torch.Tensor, target: torch.Tensor) -> Callable[[], Any]:
+def _step(
+    net: torch.nn.Module, pos: torch.Tensor, batch: torch.Tensor, target: torch.Tensor
+) -> Callable[[], Any]:
     def run() -> None:
         net.zero_grad(set_to_none=True)
         p = pos.detach().requires_grad_(True)

@@ -1,7 +1,7 @@
-"""Throughput of the NequIP-style potential on the embedded EMT dataset (e3torch only: e3nn has no such model).
+"""Throughput of the NequIP-style potential on the embedded EMT dataset (e3torch only: no e3nn model).
 
-``python -m benchmarks.training_throughput [--threads 2] [--steps 20] [key=value ...]`` reports, for the default
-``e3torch train`` model (or the given config overrides):
+``python -m benchmarks.training_throughput [--threads 2] [--steps 20] [key=value ...]`` reports, for the
+default ``e3torch train`` model (or the given config overrides):
 
 - training: structures/s of full optimisation steps (energy, forces with ``create_graph``, stress, backward,
   Adam) in float32,
@@ -48,8 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         batch = collate(graphs[(step * bs) % (len(graphs) - bs) :][:bs]).to(dtype=torch.float32)
         t0 = time.perf_counter()
         pred = model(batch, compute_stress=True, create_graph=True)
-        loss = batch_loss(pred, batch, energy_weight=config.energy_weight, force_weight=config.force_weight,
-                          stress_weight=max(config.stress_weight, 1.0))
+        loss = batch_loss(
+            pred,
+            batch,
+            energy_weight=config.energy_weight,
+            force_weight=config.force_weight,
+            stress_weight=max(config.stress_weight, 1.0),
+        )
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -76,10 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         md_times.append(time.perf_counter() - t0)
     md_rate = 1.0 / statistics.median(md_times[2:])
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"model: {type(model).__name__}, {n_params} parameters, cutoff {config.cutoff} Å, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
-    print(f"training  : {train_rate:8.1f} structures/s  (batch {bs}, {edges} edges, "
-          f"{1000 * statistics.median(times):.1f} ms/step, float32, energy+forces+stress)")
+    print(
+        f"model: {type(model).__name__}, {n_params} parameters, cutoff {config.cutoff} Å, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+    )
+    print(
+        f"training  : {train_rate:8.1f} structures/s  (batch {bs}, {edges} edges, "
+        f"{1000 * statistics.median(times):.1f} ms/step, float32, energy+forces+stress)"
+    )
     print(f"inference : {infer_rate:8.1f} structures/s  (batch 8, float32, energy+forces+stress)")
     print(f"MD        : {md_rate:8.1f} steps/s       (108 Cu atoms, float64, ASE calculator)")
     return 0

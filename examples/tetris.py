@@ -40,14 +40,23 @@ def tetris(dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tens
 
 
 class TetrisClassifier(torch.nn.Module):
-    """Network with 6 scalar + 1 pseudoscalar outputs; the chiral pair's logits are ``s6 + p`` and ``s6 - p``."""
+    """6 scalar + 1 pseudoscalar outputs; the chiral pair's logits are ``s6 + p`` and ``s6 - p``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.net = Network(
-            irreps_in=None, irreps_hidden="16x0e + 16x0o + 8x1o + 8x1e", irreps_out="7x0e + 1x0o",
-            irreps_node_attr=None, irreps_edge_attr=o3.Irreps.spherical_harmonics(2), layers=2, max_radius=1.5,
-            number_of_basis=6, radial_layers=1, radial_neurons=32, num_neighbors=2.0, num_nodes=4.0,
+            irreps_in=None,
+            irreps_hidden="16x0e + 16x0o + 8x1o + 8x1e",
+            irreps_out="7x0e + 1x0o",
+            irreps_node_attr=None,
+            irreps_edge_attr=o3.Irreps.spherical_harmonics(2),
+            layers=2,
+            max_radius=1.5,
+            number_of_basis=6,
+            radial_layers=1,
+            radial_neurons=32,
+            num_neighbors=2.0,
+            num_nodes=4.0,
         )
 
     def forward(self, pos: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
@@ -70,7 +79,9 @@ def accuracy(model: TetrisClassifier, rotations: int = 20, seed: int = 1) -> flo
     return correct / (rotations * len(labels))
 
 
-def train(steps: int = 100, seed: int = 0, lr: float = 0.02, verbose: bool = True) -> tuple[TetrisClassifier, float]:
+def train(
+    steps: int = 100, seed: int = 0, lr: float = 0.02, verbose: bool = True
+) -> tuple[TetrisClassifier, float]:
     """Train on the unrotated shapes; return the model and its accuracy on randomly rotated ones."""
     torch.manual_seed(seed)
     model = TetrisClassifier()

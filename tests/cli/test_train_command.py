@@ -21,7 +21,8 @@ def test_train_command_and_resume(tmp_path, capsys):
     spec = EMTDatasetSpec(systems=("Cu", "Pd"), supercell=1, n_rattled=10, md_temperatures=(), seed=9)
     paths = load_emt_dataset(tmp_path / "cache", spec)
     (tmp_path / "run.yaml").write_text(
-        f"dataset: {paths['train']}\nvalidation_dataset: {paths['validation']}\ntest_dataset: {paths['test']}\n"
+        f"dataset: {paths['train']}\nvalidation_dataset: {paths['validation']}\n"
+        f"test_dataset: {paths['test']}\n"
         "cutoff: 4.0\nnum_features: 4\nnum_layers: 1\nradial_neurons: 8\nbatch_size: 4\nmax_minutes: 0\n"
         f"output_dir: {tmp_path / 'out'}\n"
     )

@@ -15,7 +15,12 @@ def test_defaults_roundtrip(tmp_path):
 def test_file_and_overrides(tmp_path):
     (tmp_path / "c.yaml").write_text("epochs: 4\nlearning_rate: 0.002\noutput_dir: runs/a\n")
     cfg = load_config(tmp_path / "c.yaml", parse_overrides(["epochs=6", "validation_dataset=null"]))
-    assert (cfg.epochs, cfg.learning_rate, cfg.output_dir, cfg.validation_dataset) == (6, 0.002, "runs/a", None)
+    assert (cfg.epochs, cfg.learning_rate, cfg.output_dir, cfg.validation_dataset) == (
+        6,
+        0.002,
+        "runs/a",
+        None,
+    )
     assert isinstance(load_config(None, {"cutoff": 4}).cutoff, float)
 
 

@@ -25,7 +25,8 @@ SCRIPT = textwrap.dedent(
     def dump(epoch, row):
         import torch.distributed as dist
         assert dist.is_initialized() and dist.get_world_size() == 2
-        model = [m for m in __import__("gc").get_objects() if isinstance(m, torch.nn.parallel.DistributedDataParallel)]
+        model = [m for m in __import__("gc").get_objects() if isinstance(m,
+        torch.nn.parallel.DistributedDataParallel)]
         params = {k: v.detach().clone() for k, v in model[0].module.state_dict().items()}
         torch.save({"epoch": epoch, "params": params, "row": row}, f"{out}/rank{rank}.pt")
 
@@ -41,8 +42,17 @@ def test_two_process_gloo_identical_parameters(tmp_path):
     script = tmp_path / "ddp_train.py"
     script.write_text(SCRIPT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script),
-           *(str(paths[k]) for k in ("train", "validation", "test")), str(tmp_path / "out")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        str(script),
+        *(str(paths[k]) for k in ("train", "validation", "test")),
+        str(tmp_path / "out"),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r0 = torch.load(tmp_path / "out/rank0.pt", weights_only=False)

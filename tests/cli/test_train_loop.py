@@ -45,9 +45,21 @@ def tiny_paths(tmp_path_factory):
 
 
 def _config(paths, out, **kw):
-    base = dict(dataset=str(paths["train"]), validation_dataset=str(paths["validation"]),
-                test_dataset=str(paths["test"]), cutoff=4.0, epochs=4, batch_size=2, learning_rate=0.02,
-                output_dir=str(out), plots=True, progress=False, num_threads=1, stress_weight=0.1, max_minutes=0.0)
+    base = dict(
+        dataset=str(paths["train"]),
+        validation_dataset=str(paths["validation"]),
+        test_dataset=str(paths["test"]),
+        cutoff=4.0,
+        epochs=4,
+        batch_size=2,
+        learning_rate=0.02,
+        output_dir=str(out),
+        plots=True,
+        progress=False,
+        num_threads=1,
+        stress_weight=0.1,
+        max_minutes=0.0,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -56,8 +68,17 @@ def test_train_writes_everything(tiny_paths, tmp_path):
     cfg = _config(tiny_paths, tmp_path / "run")
     summary = train(cfg, model_factory=toy_factory)
     out = tmp_path / "run"
-    for name in ("config.yaml", "train.log", "metrics.csv", "model.pt", "summary.json", "learning_curves.png",
-                 "forces_parity.png", "checkpoints/last.pt", "checkpoints/best_model.pt"):
+    for name in (
+        "config.yaml",
+        "train.log",
+        "metrics.csv",
+        "model.pt",
+        "summary.json",
+        "learning_curves.png",
+        "forces_parity.png",
+        "checkpoints/last.pt",
+        "checkpoints/best_model.pt",
+    ):
         assert (out / name).exists(), name
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
@@ -102,7 +123,9 @@ def test_unknown_species_in_validation(tiny_paths, tmp_path):
     frame.arrays["forces"] = frame.positions * 0
     ase.io.write(tmp_path / "ni.xyz", [frame], format="extxyz")
     cfg = _config(tiny_paths, tmp_path / "bad", validation_dataset=str(tmp_path / "ni.xyz"))
-    with pytest.raises(ValueError, match=r"validation\[0\]: unknown species Ni \(Z=28\); this model knows Cu, Au"):
+    with pytest.raises(
+        ValueError, match=r"validation\[0\]: unknown species Ni \(Z=28\); this model knows Cu, Au"
+    ):
         train(cfg, model_factory=toy_factory)
 
 

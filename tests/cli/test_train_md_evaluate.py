@@ -1,4 +1,4 @@
-"""``e3torch evaluate`` and ``e3torch md`` on a tiny model and dataset, and the calculator's bad-input errors."""
+"""``e3torch evaluate`` / ``e3torch md`` on a tiny model and dataset; the calculator's bad-input errors."""
 
 import argparse
 import json
@@ -18,11 +18,19 @@ from e3torch.models import E3TorchCalculator, NequIP, save_model
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     torch.manual_seed(0)
-    model = NequIP(species=[29, 79], cutoff=4.0, num_features=4, lmax=1, num_layers=1, radial_neurons=8,
-                   avg_num_neighbors=12.0)
+    model = NequIP(
+        species=[29, 79],
+        cutoff=4.0,
+        num_features=4,
+        lmax=1,
+        num_layers=1,
+        radial_neurons=8,
+        avg_num_neighbors=12.0,
+    )
     save_model(model, root / "model.pt")
-    paths = load_emt_dataset(root / "cache", EMTDatasetSpec(systems=("Cu", "Au"), supercell=1, n_rattled=10,
-                                                            md_temperatures=()))
+    paths = load_emt_dataset(
+        root / "cache", EMTDatasetSpec(systems=("Cu", "Au"), supercell=1, n_rattled=10, md_temperatures=())
+    )
     return root, paths
 
 
@@ -34,8 +42,18 @@ def _parse(register, argv):
 
 def test_evaluate_prints_and_writes_json(tiny, capsys):
     root, paths = tiny
-    args = _parse(evaluate_cmd.register, ["evaluate", str(root / "model.pt"), "--data", str(paths["train"]),
-                                          "--json", str(root / "metrics.json"), "--equivariance"])
+    args = _parse(
+        evaluate_cmd.register,
+        [
+            "evaluate",
+            str(root / "model.pt"),
+            "--data",
+            str(paths["train"]),
+            "--json",
+            str(root / "metrics.json"),
+            "--equivariance",
+        ],
+    )
     assert evaluate_cmd.run(args) == 0
     out = capsys.readouterr().out
     assert "forces" in out and "meV/Å" in out and "16 structures" in out
@@ -49,20 +67,52 @@ def test_evaluate_errors(tiny, capsys):
     root, paths = tiny
     assert evaluate_cmd.run(_parse(evaluate_cmd.register, ["evaluate", str(root / "nope.pt")])) == 2
     assert "model file not found" in capsys.readouterr().err
-    assert evaluate_cmd.run(_parse(evaluate_cmd.register, ["evaluate", str(root / "model.pt"), "--data",
-                                                           str(root / "none.xyz")])) == 2
+    assert (
+        evaluate_cmd.run(
+            _parse(
+                evaluate_cmd.register, ["evaluate", str(root / "model.pt"), "--data", str(root / "none.xyz")]
+            )
+        )
+        == 2
+    )
     assert "dataset file not found" in capsys.readouterr().err
 
 
 def test_md_reports_drift(tiny, capsys):
     root, _ = tiny
-    args = _parse(md_cmd.register, ["md", str(root / "model.pt"), "--supercell", "1", "--time-ps", "0.02",
-                                    "--log-every", "10", "--timestep", "1.0"])
+    args = _parse(
+        md_cmd.register,
+        [
+            "md",
+            str(root / "model.pt"),
+            "--supercell",
+            "1",
+            "--time-ps",
+            "0.02",
+            "--log-every",
+            "10",
+            "--timestep",
+            "1.0",
+        ],
+    )
     assert md_cmd.run(args) == 0
     out = capsys.readouterr().out
     assert "NVE: 4 atoms (Cu4), 20 steps" in out and "energy drift over 0.020 ps" in out
-    args = _parse(md_cmd.register, ["md", str(root / "model.pt"), "--supercell", "1", "--time-ps", "0.005",
-                                    "--max-drift", "0", "--temperature", "2000"])
+    args = _parse(
+        md_cmd.register,
+        [
+            "md",
+            str(root / "model.pt"),
+            "--supercell",
+            "1",
+            "--time-ps",
+            "0.005",
+            "--max-drift",
+            "0",
+            "--temperature",
+            "2000",
+        ],
+    )
     assert md_cmd.run(args) == 1
     args = _parse(md_cmd.register, ["md", str(root / "model.pt"), "--element", "Ni"])
     assert md_cmd.run(args) == 2

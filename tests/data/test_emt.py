@@ -3,8 +3,15 @@ import pytest
 
 from e3torch.data import EMTDatasetSpec, generate_emt_structures, load_emt_dataset, read_extxyz
 
-TINY = EMTDatasetSpec(systems=("Cu", "Cu3Au"), supercell=1, n_rattled=6, md_temperatures=(300.0, 600.0),
-                      md_snapshots=2, md_interval=2, md_equilibration=2)
+TINY = EMTDatasetSpec(
+    systems=("Cu", "Cu3Au"),
+    supercell=1,
+    n_rattled=6,
+    md_temperatures=(300.0, 600.0),
+    md_snapshots=2,
+    md_interval=2,
+    md_equilibration=2,
+)
 
 
 def test_deterministic_and_split():

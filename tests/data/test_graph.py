@@ -18,17 +18,28 @@ def test_edge_vectors_match_positions():
     assert lengths.max() < 4.0
     assert b.edge_index.shape[1] == 2 * g.edge_index.shape[1]
     i, j = g.edge_index[:, 0].tolist()
-    assert torch.isclose(lengths[: g.edge_index.shape[1]].min(), torch.tensor(d[d > 0].min(), dtype=torch.float64))
-    assert (b.edge_index[:, g.edge_index.shape[1]:] >= g.num_atoms).all()
+    assert torch.isclose(
+        lengths[: g.edge_index.shape[1]].min(), torch.tensor(d[d > 0].min(), dtype=torch.float64)
+    )
+    assert (b.edge_index[:, g.edge_index.shape[1] :] >= g.num_atoms).all()
     assert i == 0 and j >= 0
 
 
 def test_collate_labels_and_stress_voigt():
     atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
-    g1 = build_graph(atoms.numbers, atoms.positions, atoms.cell.array, True, 3.0, energy=1.0,
-                     forces=np.zeros((4, 3)), stress=np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))
-    g2 = build_graph(atoms.numbers, atoms.positions, atoms.cell.array, True, 3.0, energy=2.0,
-                     forces=np.ones((4, 3)))
+    g1 = build_graph(
+        atoms.numbers,
+        atoms.positions,
+        atoms.cell.array,
+        True,
+        3.0,
+        energy=1.0,
+        forces=np.zeros((4, 3)),
+        stress=np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+    )
+    g2 = build_graph(
+        atoms.numbers, atoms.positions, atoms.cell.array, True, 3.0, energy=2.0, forces=np.ones((4, 3))
+    )
     assert g1.stress.tolist() == [[1.0, 6.0, 5.0], [6.0, 2.0, 4.0], [5.0, 4.0, 3.0]]
     b = collate([g1, g2])
     assert b.energy.tolist() == [1.0, 2.0]
@@ -45,7 +56,9 @@ def test_bad_input_messages():
     with pytest.raises(ValueError, match="unknown species with atomic number 0"):
         build_graph([0, 29, 29, 29], atoms.positions, atoms.cell.array, True, 3.0)
     with pytest.raises(ValueError, match="trio: atom 2 has no neighbours within the cutoff 3.0"):
-        build_graph([29] * 3, [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [9.0, 9.0, 9.0]], None, False, 3.0, name="trio")
+        build_graph(
+            [29] * 3, [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [9.0, 9.0, 9.0]], None, False, 3.0, name="trio"
+        )
     g = build_graph([29, 29], [[0.0, 0.0, 0.0], [9.0, 9.0, 9.0]], None, False, 3.0, allow_isolated=True)
     assert g.edge_index.shape == (2, 0)
     with pytest.raises(ValueError, match=r"3 atomic numbers for 4 positions"):
@@ -60,8 +73,10 @@ def test_bad_input_messages():
 
 def test_batches_shuffle_reproducible():
     ds = AtomsDataset([bulk("Cu", "fcc", a=3.6 + 0.01 * k) for k in range(7)], cutoff=3.0)
-    runs = [[b.cell[:, 0, 1].tolist() for b in batches(ds, 3, shuffle=True, generator=np.random.default_rng(5))]
-            for _ in range(2)]
+    runs = [
+        [b.cell[:, 0, 1].tolist() for b in batches(ds, 3, shuffle=True, generator=np.random.default_rng(5))]
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
     assert sorted(sum(runs[0], [])) == sorted(g.cell[0, 1].item() for g in ds)
     assert [b.num_graphs for b in batches(ds, 3, indices=[0, 2, 4, 6])] == [3, 1]

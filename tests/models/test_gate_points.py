@@ -6,12 +6,35 @@ e3nn_g = pytest.importorskip("e3nn.nn.models.gate_points_2101")
 from e3torch.models import Network  # noqa: E402
 
 CONFIGS = [
-    dict(irreps_in="2x0e", irreps_hidden="8x0e+4x1o+4x1e", irreps_out="1x0e+1x1o", irreps_node_attr="1x0e",
-         irreps_edge_attr="0e+1o+2e", layers=2, max_radius=2.5, number_of_basis=5, radial_layers=1,
-         radial_neurons=16, num_neighbors=3.0, num_nodes=4.0),
-    dict(irreps_in=None, irreps_hidden="6x0e+3x0o+2x1o+2x1e", irreps_out="2x0o+1x2e", irreps_node_attr=None,
-         irreps_edge_attr="0e+1o", layers=1, max_radius=3.0, number_of_basis=4, radial_layers=2,
-         radial_neurons=8, num_neighbors=2.0, num_nodes=5.0, reduce_output=False),
+    dict(
+        irreps_in="2x0e",
+        irreps_hidden="8x0e+4x1o+4x1e",
+        irreps_out="1x0e+1x1o",
+        irreps_node_attr="1x0e",
+        irreps_edge_attr="0e+1o+2e",
+        layers=2,
+        max_radius=2.5,
+        number_of_basis=5,
+        radial_layers=1,
+        radial_neurons=16,
+        num_neighbors=3.0,
+        num_nodes=4.0,
+    ),
+    dict(
+        irreps_in=None,
+        irreps_hidden="6x0e+3x0o+2x1o+2x1e",
+        irreps_out="2x0o+1x2e",
+        irreps_node_attr=None,
+        irreps_edge_attr="0e+1o",
+        layers=1,
+        max_radius=3.0,
+        number_of_basis=4,
+        radial_layers=2,
+        radial_neurons=8,
+        num_neighbors=2.0,
+        num_nodes=5.0,
+        reduce_output=False,
+    ),
 ]
 
 
@@ -24,7 +47,8 @@ def _pair(config):
 
 
 # e3nn's float64 tensor products carry float32-rounded constants on some paths (1o x 1o -> 2e is off by ~5e-8
-# relative to the exact Clebsch-Gordan product, which e3torch computes); the second config goes through such a path.
+# relative to the exact Clebsch-Gordan product, which e3torch computes); the second config goes through such a
+# path.
 TOLERANCES = [1e-10, 1e-7]
 
 

@@ -11,8 +11,15 @@ F64 = torch.float64
 
 def _model(species=(13, 29), **kw):
     torch.manual_seed(0)
-    args = dict(cutoff=4.0, num_features=6, lmax=2, num_layers=2, num_basis=6, radial_neurons=12,
-                avg_num_neighbors=20.0)
+    args = dict(
+        cutoff=4.0,
+        num_features=6,
+        lmax=2,
+        num_layers=2,
+        num_basis=6,
+        radial_neurons=12,
+        avg_num_neighbors=20.0,
+    )
     args.update(kw)
     model = NequIP(species=list(species), **args).to(F64)
     with torch.no_grad():
@@ -25,8 +32,10 @@ def _atoms(seed=0, repeat=1):
     atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(repeat)
     atoms.numbers[1] = 13
     atoms.rattle(0.15, seed=seed)
-    atoms.set_cell(atoms.cell.array @ np.array([[1.0, 0.02, 0.0], [0.0, 0.98, 0.03], [0.01, 0.0, 1.01]]),
-                   scale_atoms=True)
+    atoms.set_cell(
+        atoms.cell.array @ np.array([[1.0, 0.02, 0.0], [0.0, 0.98, 0.03], [0.01, 0.0, 1.01]]),
+        scale_atoms=True,
+    )
     return atoms
 
 
@@ -89,7 +98,7 @@ def test_stress_is_strain_derivative_over_volume():
 
 
 def test_stress_sign_matches_ase_convention():
-    """Our stress formula reproduces ASE's own stress for EMT (so trained stresses follow ASE's convention)."""
+    """Our stress formula reproduces ASE's EMT stress (so trained stresses follow ASE's convention)."""
     from ase.calculators.emt import EMT
 
     atoms = _atoms(4)
@@ -154,7 +163,9 @@ def test_save_load_roundtrip(tmp_path):
     loaded = load_model(tmp_path / "m.pt")
     assert loaded.hyperparameters() == model.hyperparameters()
     atoms = _atoms(8)
-    torch.testing.assert_close(_predict(loaded, atoms)["forces"], _predict(model, atoms)["forces"], atol=1e-13, rtol=0)
+    torch.testing.assert_close(
+        _predict(loaded, atoms)["forces"], _predict(model, atoms)["forces"], atol=1e-13, rtol=0
+    )
 
 
 def test_bad_arguments():

@@ -1,4 +1,4 @@
-"""The typed training configuration: a dataclass, filled from YAML and ``key=value`` overrides, validated up front."""
+"""The typed training configuration: a dataclass filled from YAML and ``key=value`` overrides, validated."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ class TrainConfig:
     Data
         ``dataset``: ``"emt"`` (the embedded EMT dataset with its fixed split) or an extxyz file of training
         structures; ``validation_dataset`` / ``test_dataset``: extxyz files (default: the EMT split, or a
-        ``validation_fraction`` of ``dataset`` drawn with ``seed``); ``cache_dir``: where the EMT dataset is kept.
+        ``validation_fraction`` of ``dataset`` drawn with ``seed``); ``cache_dir``: where the EMT dataset is
+        kept.
     Model
         ``cutoff`` (Å), ``num_features`` (channels per irrep), ``lmax`` (largest degree of edge attributes
         and features), ``num_layers`` (interaction blocks), ``num_basis`` (Bessel functions), ``cutoff_p``
@@ -41,7 +42,8 @@ class TrainConfig:
         weights of the mean squared errors in eV/atom, eV/Å, eV/Å^3), ``grad_clip`` (0: off),
         ``ema_decay`` (exponential moving average of the weights used for evaluation; 0: off), ``seed``.
     Runtime
-        ``dtype``, ``device``, ``num_threads`` (0: the cores that other processes leave idle, per local rank), ``max_minutes`` (wall-time budget of the
+        ``dtype``, ``device``, ``num_threads`` (0: the cores that other processes leave idle, per local rank),
+        ``max_minutes`` (wall-time budget of the
         whole run: the learning-rate schedule follows ``max(step / total_steps, time / budget)`` and training
         stops, checkpointed, when the budget is spent; 0: no budget, a purely epoch-based and reproducible
         schedule), ``output_dir``, ``plots``, ``progress`` (progress bar: ``None`` means only on a terminal).
@@ -98,10 +100,14 @@ class TrainConfig:
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
         for field in dataclasses.fields(self):
-            object.__setattr__(self, field.name, _coerce(field.name, getattr(self, field.name), hints[field.name]))
+            object.__setattr__(
+                self, field.name, _coerce(field.name, getattr(self, field.name), hints[field.name])
+            )
         for key, choices in _CHOICES.items():
             if getattr(self, key) not in choices:
-                raise ValueError(f"config key {key!r}: expected one of {list(choices)}, got {getattr(self, key)!r}")
+                raise ValueError(
+                    f"config key {key!r}: expected one of {list(choices)}, got {getattr(self, key)!r}"
+                )
         positive_int = ("num_features", "num_layers", "num_basis", "radial_neurons", "epochs", "batch_size")
         for key in positive_int:
             if getattr(self, key) < 1:
@@ -114,8 +120,16 @@ class TrainConfig:
         for key in ("cutoff", "learning_rate"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"config key {key!r}: expected a positive number, got {getattr(self, key)}")
-        nonneg = ("final_lr_factor", "warmup_epochs", "weight_decay", "energy_weight", "force_weight",
-                  "stress_weight", "grad_clip", "max_minutes")
+        nonneg = (
+            "final_lr_factor",
+            "warmup_epochs",
+            "weight_decay",
+            "energy_weight",
+            "force_weight",
+            "stress_weight",
+            "grad_clip",
+            "max_minutes",
+        )
         for key in nonneg:
             if not getattr(self, key) >= 0:
                 raise ValueError(f"config key {key!r}: expected a number >= 0, got {getattr(self, key)}")
@@ -123,10 +137,13 @@ class TrainConfig:
             raise ValueError(f"config key 'ema_decay': expected a number in [0, 1), got {self.ema_decay}")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(
-                f"config key 'validation_fraction': expected a number in (0, 1), got {self.validation_fraction}"
+                "config key 'validation_fraction': expected a number in (0, 1), "
+                f"got {self.validation_fraction}"
             )
         if self.energy_weight + self.force_weight + self.stress_weight == 0:
-            raise ValueError("config keys 'energy_weight', 'force_weight', 'stress_weight': all are 0, nothing to fit")
+            raise ValueError(
+                "config keys 'energy_weight', 'force_weight', 'stress_weight': all are 0, nothing to fit"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (YAML-serialisable).
@@ -150,7 +167,7 @@ class TrainConfig:
 
 
 def _coerce(key: str, value: Any, annotation: Any) -> Any:
-    """Check ``value`` against a field annotation (bool, int, float, str, or those | None); convert int -> float."""
+    """Check ``value`` against a field annotation (bool, int, float, str, or those | None); int -> float."""
     args = typing.get_args(annotation)
     optional = typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args
     base = next(a for a in args if a is not type(None)) if optional else annotation
@@ -218,7 +235,9 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
 def load_config(
     path: str | os.PathLike[str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> TrainConfig:
-    """Build a :class:`TrainConfig` from an optional YAML file and overrides (which win); unknown keys are errors.
+    """Build a :class:`TrainConfig` from an optional YAML file and overrides (which win).
+
+    Unknown keys are errors that name the key.
 
     Parameters
     ----------
@@ -249,7 +268,10 @@ def load_config(
         with open(path, encoding="utf-8") as f:
             loaded = yaml.safe_load(f)
         if loaded is not None and not isinstance(loaded, dict):
-            raise ValueError(f"config file {os.fspath(path)!r}: expected a mapping of settings, got {type(loaded).__name__}")
+            raise ValueError(
+                f"config file {os.fspath(path)!r}: expected a mapping of settings, "
+                f"got {type(loaded).__name__}"
+            )
         values.update(loaded or {})
     values.update(overrides or {})
     names = [f.name for f in dataclasses.fields(TrainConfig)]

@@ -43,7 +43,11 @@ class ErrorSums:
         """Sum over the processes of the default distributed group (no-op when not distributed)."""
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             backend = torch.distributed.get_backend()
-            device = torch.device("cuda", torch.cuda.current_device()) if backend == "nccl" else torch.device("cpu")
+            device = (
+                torch.device("cuda", torch.cuda.current_device())
+                if backend == "nccl"
+                else torch.device("cpu")
+            )
             buf = self.sums.to(device)
             torch.distributed.all_reduce(buf)
             self.sums = buf.cpu()

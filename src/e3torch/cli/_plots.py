@@ -1,4 +1,4 @@
-"""PNG plots of a training run: learning curves and predicted-vs-reference forces (matplotlib, Agg backend)."""
+"""PNG plots of a training run: learning curves and predicted-vs-reference forces (matplotlib, Agg)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def plot_learning_curves(history: Sequence[dict[str, float]], path: str | os.Pat
     Examples
     --------
     >>> import tempfile, os
-    >>> rows = [{"epoch": 1, "train_loss": 1.0, "val_loss": 1.2, "train_forces_mae": 0.5, "val_forces_mae": 0.6},
-    ...         {"epoch": 2, "train_loss": 0.5, "val_loss": 0.7, "train_forces_mae": 0.3, "val_forces_mae": 0.4}]
+    >>> rows = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.2 / e, "train_forces_mae": 0.5 / e,
+    ...          "val_forces_mae": 0.6 / e} for e in (1, 2)]
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     plot_learning_curves(rows, f"{tmp}/curves.png")
     ...     os.path.getsize(f"{tmp}/curves.png") > 1000
@@ -53,8 +53,13 @@ def plot_learning_curves(history: Sequence[dict[str, float]], path: str | os.Pat
             if all(v is None or v != v for v in values):
                 continue
             factor = 1.0 if kind == "loss" else 1000.0
-            ax.plot(epochs, [factor * v if v is not None else float("nan") for v in values], marker="o", ms=3,
-                    label=key.split("_")[0])
+            ax.plot(
+                epochs,
+                [factor * v if v is not None else float("nan") for v in values],
+                marker="o",
+                ms=3,
+                label=key.split("_")[0],
+            )
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_title(title)

@@ -32,8 +32,19 @@ from e3torch.models._potential import AtomisticPotential
 __all__ = ["train", "load_datasets", "build_potential", "CSV_COLUMNS"]
 
 CSV_COLUMNS = (
-    "epoch", "time_s", "lr", "train_loss", "train_energy_mae", "train_forces_mae", "train_stress_mae",
-    "val_loss", "val_energy_mae", "val_energy_rmse", "val_forces_mae", "val_forces_rmse", "val_stress_mae",
+    "epoch",
+    "time_s",
+    "lr",
+    "train_loss",
+    "train_energy_mae",
+    "train_forces_mae",
+    "train_stress_mae",
+    "val_loss",
+    "val_energy_mae",
+    "val_energy_rmse",
+    "val_forces_mae",
+    "val_forces_rmse",
+    "val_stress_mae",
     "val_stress_rmse",
 )
 ModelFactory = Callable[[TrainConfig, tuple[int, ...], float], AtomisticPotential]
@@ -47,7 +58,7 @@ def _dist() -> tuple[int, int]:
 
 
 def _init_distributed(device: torch.device) -> bool:
-    """Join the process group when launched by torchrun (``WORLD_SIZE > 1``); returns whether we created it."""
+    """Join the process group when launched by torchrun (``WORLD_SIZE > 1``); True if we created it."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or torch.distributed.is_initialized():
         return False
     backend = "nccl" if device.type == "cuda" else "gloo"
@@ -66,10 +77,10 @@ def _resolve_device(name: str) -> torch.device:
 
 
 def _auto_threads() -> int:
-    """Threads for ``num_threads: 0``: this process's share of the cores, less those other processes keep busy.
+    """Threads for ``num_threads: 0``: this process's share of the cores that other processes leave idle.
 
-    On a shared machine, OpenMP threads that wait for a descheduled sibling are far slower than one thread, so the
-    1-minute load average (minus our own ranks) is subtracted from the cores available to the local ranks.
+    On a shared machine, OpenMP threads that wait for a descheduled sibling are far slower than one thread,
+    so the 1-minute load average (less one, for ourselves) is subtracted from the cores of the local ranks.
     """
     cores = os.cpu_count() or 1
     local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
@@ -84,15 +95,19 @@ def _auto_threads() -> int:
 def load_datasets(config: TrainConfig) -> dict[str, AtomsDataset | None]:
     """The train / validation / test datasets a config names (test may be None).
 
-    ``dataset: emt`` uses the embedded EMT dataset (generated into the cache on first use) and its fixed split;
-    a file path is read as extxyz, with validation taken from ``validation_dataset`` or a seeded
+    ``dataset: emt`` uses the embedded EMT dataset (generated into the cache on first use) and its fixed
+    split; a file path is read as extxyz, with validation taken from ``validation_dataset`` or a seeded
     ``validation_fraction`` of it.
     """
     cutoff = config.cutoff
     if config.dataset == "emt":
         paths: dict[str, str | None] = {k: str(v) for k, v in load_emt_dataset(config.cache_dir).items()}
     else:
-        paths = {"train": config.dataset, "validation": config.validation_dataset, "test": config.test_dataset}
+        paths = {
+            "train": config.dataset,
+            "validation": config.validation_dataset,
+            "test": config.test_dataset,
+        }
     if config.validation_dataset is not None:
         paths["validation"] = config.validation_dataset
     if config.test_dataset is not None:
@@ -104,8 +119,10 @@ def load_datasets(config: TrainConfig) -> dict[str, AtomsDataset | None]:
         order = np.random.default_rng(config.seed).permutation(len(train_set))
         n_val = max(1, int(round(config.validation_fraction * len(train_set))))
         if n_val >= len(train_set):
-            raise ValueError(f"dataset {config.dataset!r}: {len(train_set)} structures are too few to split off "
-                             "a validation set; give validation_dataset")
+            raise ValueError(
+                f"dataset {config.dataset!r}: {len(train_set)} structures are too few to split off "
+                "a validation set; give validation_dataset"
+            )
         val_set = _subset(train_set, order[:n_val])
         train_set = _subset(train_set, order[n_val:])
     test_set = read_extxyz(paths["test"], cutoff) if paths.get("test") else None
@@ -125,15 +142,23 @@ def _subset(dataset: AtomsDataset, indices: np.ndarray) -> AtomsDataset:
     return sub
 
 
-def build_potential(config: TrainConfig, species: tuple[int, ...], avg_num_neighbors: float) -> AtomisticPotential:
+def build_potential(
+    config: TrainConfig, species: tuple[int, ...], avg_num_neighbors: float
+) -> AtomisticPotential:
     """The model a config describes, for the given species (``model: nequip``)."""
     import e3torch.models  # noqa: F401  (registers the model classes)
 
     hyper = {
-        "species": list(species), "cutoff": config.cutoff, "num_features": config.num_features,
-        "lmax": config.lmax, "num_layers": config.num_layers, "num_basis": config.num_basis,
-        "cutoff_p": config.cutoff_p, "radial_neurons": config.radial_neurons,
-        "radial_layers": config.radial_layers, "avg_num_neighbors": avg_num_neighbors,
+        "species": list(species),
+        "cutoff": config.cutoff,
+        "num_features": config.num_features,
+        "lmax": config.lmax,
+        "num_layers": config.num_layers,
+        "num_basis": config.num_basis,
+        "cutoff_p": config.cutoff_p,
+        "radial_neurons": config.radial_neurons,
+        "radial_layers": config.radial_layers,
+        "avg_num_neighbors": avg_num_neighbors,
     }
     return build_model({"nequip": "NequIP"}[config.model], hyper)
 
@@ -153,7 +178,10 @@ def _setup_logging(out: Path, rank: int) -> list[logging.Handler]:
     if rank != 0:
         return []
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
-    handlers: list[logging.Handler] = [logging.FileHandler(out / "train.log"), logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = [
+        logging.FileHandler(out / "train.log"),
+        logging.StreamHandler(sys.stderr),
+    ]
     for h in handlers:
         h.setFormatter(fmt)
         log.addHandler(h)
@@ -180,8 +208,11 @@ def _atomic_save(obj: Any, path: Path) -> None:
 
 def _val_loss(config: TrainConfig, metrics: dict[str, float]) -> float:
     loss = 0.0
-    for key, weight in (("energy", config.energy_weight), ("forces", config.force_weight),
-                        ("stress", config.stress_weight)):
+    for key, weight in (
+        ("energy", config.energy_weight),
+        ("forces", config.force_weight),
+        ("stress", config.stress_weight),
+    ):
         if f"{key}_rmse" in metrics:
             loss += weight * metrics[f"{key}_rmse"] ** 2
     return loss
@@ -218,7 +249,9 @@ def train(
         ckpt_dir.mkdir(parents=True, exist_ok=True)
     handlers = _setup_logging(out, rank)
     try:
-        return _train(config, resume, model_factory, epoch_callback, device, dtype, out, ckpt_dir, rank, world)
+        return _train(
+            config, resume, model_factory, epoch_callback, device, dtype, out, ckpt_dir, rank, world
+        )
     finally:
         for h in handlers:
             log.removeHandler(h)
@@ -243,7 +276,9 @@ def _train(
 
     start_time = time.perf_counter()
     if config.batch_size % world != 0:
-        raise ValueError(f"config key 'batch_size': {config.batch_size} is not divisible by the {world} processes")
+        raise ValueError(
+            f"config key 'batch_size': {config.batch_size} is not divisible by the {world} processes"
+        )
     local_batch = config.batch_size // world
     data = load_datasets(config)
     train_set, val_set, test_set = data["train"], data["validation"], data["test"]
@@ -266,11 +301,14 @@ def _train(
         ema.requires_grad_(False)
     steps_per_epoch = len(train_set) // config.batch_size
     if steps_per_epoch == 0:
-        raise ValueError(f"config key 'batch_size': {config.batch_size} exceeds the {len(train_set)} training "
-                         "structures")
+        raise ValueError(
+            f"config key 'batch_size': {config.batch_size} exceeds the {len(train_set)} training structures"
+        )
     total_steps = steps_per_epoch * config.epochs
     budget_s = 60.0 * config.max_minutes
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
     history: list[dict[str, float]] = []
     best = {"val_loss": float("inf"), "epoch": 0}
     first_epoch, elapsed_before, global_step = 1, 0.0, 0
@@ -282,7 +320,11 @@ def _train(
             ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         history, best = state["history"], state["best"]
-        first_epoch, elapsed_before, global_step = state["epoch"] + 1, state["elapsed_s"], state["global_step"]
+        first_epoch, elapsed_before, global_step = (
+            state["epoch"] + 1,
+            state["elapsed_s"],
+            state["global_step"],
+        )
         if state.get("finished"):
             first_epoch = config.epochs + 1
         if rank == 0:
@@ -292,14 +334,30 @@ def _train(
     if rank == 0:
         save_config(config, out / "config.yaml")
         n_params = sum(p.numel() for p in model.parameters())
-        log.info("data: %d train / %d validation / %s test structures, species %s, %.1f neighbours per atom",
-                 len(train_set), len(val_set), len(test_set) if test_set else 0, list(species), avg_nn)
-        log.info("model: %s with %d parameters; force RMS %.3f eV/Å; %d process(es), %d thread(s), %s %s",
-                 type(model).__name__, n_params, stats["force_rms"], world, torch.get_num_threads(), device,
-                 config.dtype)
+        log.info(
+            "data: %d train / %d validation / %s test structures, species %s, %.1f neighbours per atom",
+            len(train_set),
+            len(val_set),
+            len(test_set) if test_set else 0,
+            list(species),
+            avg_nn,
+        )
+        log.info(
+            "model: %s with %d parameters; force RMS %.3f eV/Å; %d process(es), %d thread(s), %s %s",
+            type(model).__name__,
+            n_params,
+            stats["force_rms"],
+            world,
+            torch.get_num_threads(),
+            device,
+            config.dtype,
+        )
         if budget_s > 0:
-            log.info("time budget %.1f min: the learning-rate schedule follows max(step / %d, time / budget)",
-                     config.max_minutes, total_steps)
+            log.info(
+                "time budget %.1f min: the learning-rate schedule follows max(step / %d, time / budget)",
+                config.max_minutes,
+                total_steps,
+            )
     net: torch.nn.Module = model
     if world > 1:
         device_ids = [device.index] if device.type == "cuda" else None
@@ -314,8 +372,13 @@ def _train(
         order = np.random.default_rng([config.seed, epoch]).permutation(len(train_set))
         sums = ErrorSums()
         loss_sum, steps_done = torch.zeros((), dtype=torch.float64), 0
-        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", disable=not show_progress,
-                   leave=False, dynamic_ncols=True)
+        bar = tqdm(
+            total=steps_per_epoch,
+            desc=f"epoch {epoch}/{config.epochs}",
+            disable=not show_progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
         for step in range(steps_per_epoch):
             progress = global_step / total_steps
             if budget_s > 0:
@@ -327,12 +390,20 @@ def _train(
                     stopped_early = True
                     break
             for group in optimizer.param_groups:
-                group["lr"] = config.learning_rate * _lr_factor(config, global_step, progress, steps_per_epoch)
-            chunk = order[step * config.batch_size + rank * local_batch:][:local_batch]
+                group["lr"] = config.learning_rate * _lr_factor(
+                    config, global_step, progress, steps_per_epoch
+                )
+            chunk = order[step * config.batch_size + rank * local_batch :][:local_batch]
             batch = collate([train_set.graphs[int(k)] for k in chunk]).to(device=device, dtype=dtype)
             pred = net(batch, compute_forces=True, compute_stress=need_stress, create_graph=True)
-            loss = batch_loss(pred, batch, energy_weight=config.energy_weight, force_weight=config.force_weight,
-                              stress_weight=config.stress_weight, sums=sums)
+            loss = batch_loss(
+                pred,
+                batch,
+                energy_weight=config.energy_weight,
+                force_weight=config.force_weight,
+                stress_weight=config.stress_weight,
+                sums=sums,
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:
@@ -356,14 +427,23 @@ def _train(
         train_metrics = sums.summary()
         eval_model = ema if ema is not None else model
         val_idx = list(range(rank, len(val_set), world))
-        val_metrics, _ = evaluate_model(eval_model, val_set.graphs, batch_size=max(local_batch, 8), device=device,
-                                        dtype=dtype, compute_stress=True, indices=val_idx)
+        val_metrics, _ = evaluate_model(
+            eval_model,
+            val_set.graphs,
+            batch_size=max(local_batch, 8),
+            device=device,
+            dtype=dtype,
+            compute_stress=True,
+            indices=val_idx,
+        )
         row: dict[str, float] = {
-            "epoch": epoch, "time_s": elapsed_before + time.perf_counter() - start_time,
+            "epoch": epoch,
+            "time_s": elapsed_before + time.perf_counter() - start_time,
             "lr": optimizer.param_groups[0]["lr"],
             "train_loss": float(loss_sum) / steps_done,
             **{f"train_{k}": v for k, v in train_metrics.items() if k.endswith("_mae")},
-            "val_loss": _val_loss(config, val_metrics), **{f"val_{k}": v for k, v in val_metrics.items()},
+            "val_loss": _val_loss(config, val_metrics),
+            **{f"val_{k}": v for k, v in val_metrics.items()},
         }
         history.append(row)
         if row["val_loss"] < best["val_loss"]:
@@ -377,25 +457,50 @@ def _train(
             stopped_early = float(clock[0]) >= 1.0
         if rank == 0:
             state = {
-                "epoch": epoch, "global_step": global_step, "finished": stopped_early, "model": model.state_dict(),
-                "ema": None if ema is None else ema.state_dict(), "optimizer": optimizer.state_dict(),
-                "history": history, "best": best, "config": config.to_dict(), "elapsed_s": row["time_s"],
+                "epoch": epoch,
+                "global_step": global_step,
+                "finished": stopped_early,
+                "model": model.state_dict(),
+                "ema": None if ema is None else ema.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "history": history,
+                "best": best,
+                "config": config.to_dict(),
+                "elapsed_s": row["time_s"],
             }
             _atomic_save(state, last_path)
             _write_csv(out / "metrics.csv", history)
-            log.info("epoch %d/%d  %.1fs  lr %.2e  loss %.3e  val: E %.2f meV/atom  F %.1f meV/Å (RMSE %.1f)",
-                     epoch, config.epochs, time.perf_counter() - epoch_start, row["lr"], row["train_loss"],
-                     1000 * val_metrics.get("energy_mae", float("nan")),
-                     1000 * val_metrics.get("forces_mae", float("nan")),
-                     1000 * val_metrics.get("forces_rmse", float("nan")))
+            log.info(
+                "epoch %d/%d  %.1fs  lr %.2e  loss %.3e  val: E %.2f meV/atom  F %.1f meV/Å (RMSE %.1f)",
+                epoch,
+                config.epochs,
+                time.perf_counter() - epoch_start,
+                row["lr"],
+                row["train_loss"],
+                1000 * val_metrics.get("energy_mae", float("nan")),
+                1000 * val_metrics.get("forces_mae", float("nan")),
+                1000 * val_metrics.get("forces_rmse", float("nan")),
+            )
         if epoch_callback is not None:
             epoch_callback(epoch, row)
         if stopped_early:
             if rank == 0:
                 log.info("time budget max_minutes=%g spent during epoch %d", config.max_minutes, epoch)
             break
-    return _finish(config, history, best, test_set or val_set, "test" if test_set else "validation",
-                   device, dtype, out, ckpt_dir, rank, world, stopped_early)
+    return _finish(
+        config,
+        history,
+        best,
+        test_set or val_set,
+        "test" if test_set else "validation",
+        device,
+        dtype,
+        out,
+        ckpt_dir,
+        rank,
+        world,
+        stopped_early,
+    )
 
 
 def _finish(
@@ -418,11 +523,21 @@ def _finish(
         torch.distributed.barrier()
     best_model = load_model(ckpt_dir / "best_model.pt").to(device=device, dtype=dtype)
     idx = list(range(rank, len(final_set), world))
-    metrics, forces = evaluate_model(best_model, final_set.graphs, batch_size=8, device=device, dtype=dtype,
-                                     indices=idx, collect_forces=rank == 0 and world == 1)
+    metrics, forces = evaluate_model(
+        best_model,
+        final_set.graphs,
+        batch_size=8,
+        device=device,
+        dtype=dtype,
+        indices=idx,
+        collect_forces=rank == 0 and world == 1,
+    )
     summary = {
-        "best_epoch": best["epoch"], "epochs_run": len(history), "stopped_early": stopped_early,
-        "train_time_s": history[-1]["time_s"] if history else 0.0, "final_set": final_name,
+        "best_epoch": best["epoch"],
+        "epochs_run": len(history),
+        "stopped_early": stopped_early,
+        "train_time_s": history[-1]["time_s"] if history else 0.0,
+        "final_set": final_name,
         **{f"{final_name}_{k}": v for k, v in metrics.items()},
     }
     if rank == 0:
@@ -433,12 +548,26 @@ def _finish(
 
             plot_learning_curves(history, out / "learning_curves.png")
             if forces is None:
-                _, forces = evaluate_model(best_model, final_set.graphs, batch_size=8, device=device,
-                                           dtype=dtype, collect_forces=True, reduce=False)
+                _, forces = evaluate_model(
+                    best_model,
+                    final_set.graphs,
+                    batch_size=8,
+                    device=device,
+                    dtype=dtype,
+                    collect_forces=True,
+                    reduce=False,
+                )
             if forces is not None:
-                plot_force_parity(forces[0], forces[1], out / "forces_parity.png", title=f"{final_name} forces")
-        log.info("best epoch %d; %s set: E MAE %.2f meV/atom, F MAE %.1f meV/Å, F RMSE %.1f meV/Å; model: %s",
-                 best["epoch"], final_name, 1000 * metrics.get("energy_mae", float("nan")),
-                 1000 * metrics.get("forces_mae", float("nan")), 1000 * metrics.get("forces_rmse", float("nan")),
-                 out / "model.pt")
+                plot_force_parity(
+                    forces[0], forces[1], out / "forces_parity.png", title=f"{final_name} forces"
+                )
+        log.info(
+            "best epoch %d; %s set: E MAE %.2f meV/atom, F MAE %.1f meV/Å, F RMSE %.1f meV/Å; model: %s",
+            best["epoch"],
+            final_name,
+            1000 * metrics.get("energy_mae", float("nan")),
+            1000 * metrics.get("forces_mae", float("nan")),
+            1000 * metrics.get("forces_rmse", float("nan")),
+            out / "model.pt",
+        )
     return summary

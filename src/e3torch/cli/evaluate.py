@@ -1,4 +1,4 @@
-"""``e3torch evaluate MODEL [--data emt|FILE] [--split test]``: energy / force / stress errors of a trained model.
+"""``e3torch evaluate MODEL [--data emt|FILE] [--split test]``: energy / force / stress errors of a model.
 
 Prints MAE and RMSE of energy per atom (meV/atom), force components (meV/Å) and stress components (meV/Å^3)
 on the EMT dataset's held-out test split (default) or on an extxyz file of labelled structures.
@@ -28,22 +28,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ('runs/emt/model.pt', 'emt', 'validation')
     """
     parser = subparsers.add_parser(
-        "evaluate", help="energy/force/stress MAE and RMSE of a trained model on a dataset", description=__doc__,
+        "evaluate",
+        help="energy/force/stress MAE and RMSE of a trained model on a dataset",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="model file written by e3torch train (e.g. runs/emt/model.pt)")
     parser.add_argument("--data", default="emt", help="'emt' (the embedded dataset) or an extxyz file")
-    parser.add_argument("--split", default="test", choices=["train", "validation", "test"],
-                        help="which EMT split (with --data emt; default test)")
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=["train", "validation", "test"],
+        help="which EMT split (with --data emt; default test)",
+    )
     parser.add_argument("--cache-dir", default=None, help="where the EMT dataset is cached")
     parser.add_argument("--batch-size", type=int, default=8, help="structures per batch (default 8)")
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"], help="default float64")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: fastest for small systems and on a busy machine)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: fastest for small systems and on a busy machine)",
+    )
     parser.add_argument("--json", default=None, help="also write the metrics to this JSON file")
-    parser.add_argument("--equivariance", action="store_true",
-                        help="also report the float64 equivariance error on the first 10 structures")
+    parser.add_argument(
+        "--equivariance",
+        action="store_true",
+        help="also report the float64 equivariance error on the first 10 structures",
+    )
     parser.set_defaults(func=run)
 
 
@@ -57,7 +70,7 @@ def evaluate_file(
     dtype: str = "float64",
     device: str = "cpu",
 ) -> dict[str, float]:
-    """Load a model and a dataset and return the error metrics (eV units) plus ``structures`` and ``seconds``."""
+    """Load a model and a dataset; return the error metrics (eV units), ``structures`` and ``seconds``."""
     import torch
 
     from e3torch.cli._metrics import evaluate_model
@@ -72,15 +85,18 @@ def evaluate_file(
     torch_dtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
     model = model.to(device=device, dtype=torch_dtype)
     start = time.perf_counter()
-    metrics, _ = evaluate_model(model, dataset.graphs, batch_size=batch_size, device=device, dtype=torch_dtype,
-                                reduce=False)
+    metrics, _ = evaluate_model(
+        model, dataset.graphs, batch_size=batch_size, device=device, dtype=torch_dtype, reduce=False
+    )
     return {**metrics, "structures": float(len(dataset)), "seconds": time.perf_counter() - start}
 
 
 def equivariance_error(model: Any, graphs: Sequence[Any], *, seed: int = 0) -> dict[str, float]:
-    """Largest change of energy, and of rotated forces and stress, under a random rotation with inversion (float64).
+    """Largest change of energy, and of rotated forces and stress, under a random rotation with inversion
+    (float64).
 
-    Each graph's positions and cell are transformed by the same random orthogonal matrix ``Q`` (``det Q = -1``):
+    Each graph's positions and cell are transformed by the same random orthogonal matrix ``Q`` (``det Q =
+    -1``):
     the energy must not change, forces must become ``F Q^T`` and stress ``Q S Q^T``.
 
     Examples
@@ -108,11 +124,19 @@ def equivariance_error(model: Any, graphs: Sequence[Any], *, seed: int = 0) -> d
     worst = {"energy": 0.0, "forces": 0.0, "stress": 0.0}
     for graph in graphs:
         moved = dataclasses.replace(graph, pos=graph.pos @ rot.T, cell=graph.cell @ rot.T)
-        a = {k: v.detach() for k, v in model(collate([graph]).to(dtype=torch.float64), compute_stress=True).items()}
-        b = {k: v.detach() for k, v in model(collate([moved]).to(dtype=torch.float64), compute_stress=True).items()}
+        a = {
+            k: v.detach()
+            for k, v in model(collate([graph]).to(dtype=torch.float64), compute_stress=True).items()
+        }
+        b = {
+            k: v.detach()
+            for k, v in model(collate([moved]).to(dtype=torch.float64), compute_stress=True).items()
+        }
         worst["energy"] = max(worst["energy"], float((a["energy"] - b["energy"]).abs().max()))
         worst["forces"] = max(worst["forces"], float((a["forces"] @ rot.T - b["forces"]).abs().max()))
-        worst["stress"] = max(worst["stress"], float((rot @ a["stress"][0] @ rot.T - b["stress"][0]).abs().max()))
+        worst["stress"] = max(
+            worst["stress"], float((rot @ a["stress"][0] @ rot.T - b["stress"][0]).abs().max())
+        )
     return worst
 
 
@@ -128,8 +152,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"e3torch evaluate: error: expected --batch-size >= 1, got {args.batch_size}", file=sys.stderr)
         return 2
     try:
-        metrics = evaluate_file(args.model, args.data, split=args.split, cache_dir=args.cache_dir,
-                                batch_size=args.batch_size, dtype=args.dtype, device=args.device)
+        metrics = evaluate_file(
+            args.model,
+            args.data,
+            split=args.split,
+            cache_dir=args.cache_dir,
+            batch_size=args.batch_size,
+            dtype=args.dtype,
+            device=args.device,
+        )
     except ValueError as err:
         print(f"e3torch evaluate: error: {err}", file=sys.stderr)
         return 2
@@ -145,8 +176,10 @@ def run(args: argparse.Namespace) -> int:
         graphs = read_extxyz(path, model.cutoff).graphs[:10]
         err = equivariance_error(model, graphs)
         metrics.update({f"equivariance_{k}": v for k, v in err.items()})
-        print(f"equivariance error (float64, rotation with inversion): energy {err['energy']:.1e} eV, "
-              f"forces {err['forces']:.1e} eV/Å, stress {err['stress']:.1e} eV/Å^3")
+        print(
+            f"equivariance error (float64, rotation with inversion): energy {err['energy']:.1e} eV, "
+            f"forces {err['forces']:.1e} eV/Å, stress {err['stress']:.1e} eV/Å^3"
+        )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(metrics, f, indent=2)

@@ -30,25 +30,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     (0.1, 1.0, 300.0)
     """
     parser = subparsers.add_parser(
-        "md", help="NVE molecular dynamics with a trained model; reports energy drift", description=__doc__,
+        "md",
+        help="NVE molecular dynamics with a trained model; reports energy drift",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="model file written by e3torch train (e.g. runs/emt/model.pt)")
     parser.add_argument("--structure", default=None, help="start from the first frame of this file (ase.io)")
     parser.add_argument("--element", default=None, help="fcc element for the default start structure")
     parser.add_argument("--supercell", type=int, default=3, help="repeats of the cubic fcc cell (default 3)")
-    parser.add_argument("--temperature", type=float, default=300.0, help="initial temperature in K (default 300)")
+    parser.add_argument(
+        "--temperature", type=float, default=300.0, help="initial temperature in K (default 300)"
+    )
     parser.add_argument("--timestep", type=float, default=1.0, help="time step in fs (default 1)")
     parser.add_argument("--time-ps", type=float, default=1.0, help="simulated time in ps (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial velocities (default 0)")
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"], help="default float64")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: fastest for small systems and on a busy machine)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: fastest for small systems and on a busy machine)",
+    )
     parser.add_argument("--log-every", type=int, default=100, help="print every N steps (default 100)")
-    parser.add_argument("--trajectory", default=None, help="write an ASE trajectory (.traj) every --log-every")
-    parser.add_argument("--max-drift", type=float, default=None,
-                        help="exit with status 1 if max |E_tot(t) - E_tot(0)| exceeds this (meV/atom)")
+    parser.add_argument(
+        "--trajectory", default=None, help="write an ASE trajectory (.traj) every --log-every"
+    )
+    parser.add_argument(
+        "--max-drift",
+        type=float,
+        default=None,
+        help="exit with status 1 if max |E_tot(t) - E_tot(0)| exceeds this (meV/atom)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -139,7 +153,10 @@ def run_nve(
         traj = Trajectory(trajectory, "w", atoms)
         dyn.attach(traj.write, interval=max(1, log_every))
     if log_every:
-        print(f"{'time/ps':>9} {'Epot/N (eV)':>13} {'Ekin/N (eV)':>13} {'Etot/N (eV)':>13} {'T (K)':>8}", file=out)
+        print(
+            f"{'time/ps':>9} {'Epot/N (eV)':>13} {'Ekin/N (eV)':>13} {'Etot/N (eV)':>13} {'T (K)':>8}",
+            file=out,
+        )
     start = time.perf_counter()
     for step in range(1, steps + 1):
         dyn.run(1)
@@ -148,16 +165,24 @@ def run_nve(
         if log_every and (step % log_every == 0 or step == steps):
             temp = ekin[-1] / (1.5 * units.kB * n)
             t = step * timestep_fs / 1000.0
-            print(f"{t:9.3f} {epot[-1] / n:13.6f} {ekin[-1] / n:13.6f} {(epot[-1] + ekin[-1]) / n:13.6f} "
-                  f"{temp:8.1f}", file=out, flush=True)
+            print(
+                f"{t:9.3f} {epot[-1] / n:13.6f} {ekin[-1] / n:13.6f} {(epot[-1] + ekin[-1]) / n:13.6f} "
+                f"{temp:8.1f}",
+                file=out,
+                flush=True,
+            )
     seconds = time.perf_counter() - start
     times = np.arange(steps + 1) * timestep_fs / 1000.0
     etot = (np.array(epot) + np.array(ekin)) / n
     slope = float(np.polyfit(times, etot, 1)[0]) if steps > 1 else 0.0
     return NVEResult(
-        time_ps=times, potential=np.array(epot), kinetic=np.array(ekin), num_atoms=n,
+        time_ps=times,
+        potential=np.array(epot),
+        kinetic=np.array(ekin),
+        num_atoms=n,
         max_drift_mev_per_atom=float(np.abs(etot - etot[0]).max() * 1000.0),
-        drift_rate_mev_per_atom_per_ps=slope * 1000.0, seconds=seconds,
+        drift_rate_mev_per_atom_per_ps=slope * 1000.0,
+        seconds=seconds,
     )
 
 
@@ -192,20 +217,36 @@ def run(args: argparse.Namespace) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     try:
-        calc = E3TorchCalculator(args.model, device=args.device,
-                                 dtype={"float32": torch.float32, "float64": torch.float64}[args.dtype])
+        calc = E3TorchCalculator(
+            args.model,
+            device=args.device,
+            dtype={"float32": torch.float32, "float64": torch.float64}[args.dtype],
+        )
         atoms = _start_structure(args, calc.model.species)
         steps = int(round(args.time_ps * 1000.0 / args.timestep))
-        print(f"NVE: {len(atoms)} atoms ({atoms.get_chemical_formula()}), {steps} steps of {args.timestep} fs, "
-              f"T0 = {args.temperature} K, {args.dtype}")
-        result = run_nve(atoms, calc, steps=steps, timestep_fs=args.timestep, temperature_K=args.temperature,
-                         seed=args.seed, log_every=args.log_every, trajectory=args.trajectory)
+        print(
+            f"NVE: {len(atoms)} atoms ({atoms.get_chemical_formula()}), {steps} steps of {args.timestep} fs, "
+            f"T0 = {args.temperature} K, {args.dtype}"
+        )
+        result = run_nve(
+            atoms,
+            calc,
+            steps=steps,
+            timestep_fs=args.timestep,
+            temperature_K=args.temperature,
+            seed=args.seed,
+            log_every=args.log_every,
+            trajectory=args.trajectory,
+        )
     except ValueError as err:
         print(f"e3torch md: error: {err}", file=sys.stderr)
         return 2
-    print(f"energy drift over {result.time_ps[-1]:.3f} ps: max |E_tot(t) - E_tot(0)| = "
-          f"{result.max_drift_mev_per_atom:.4f} meV/atom, linear drift {result.drift_rate_mev_per_atom_per_ps:.4f} "
-          f"meV/atom/ps ({result.seconds:.1f} s, {len(result.time_ps) - 1} steps)")
+    print(
+        f"energy drift over {result.time_ps[-1]:.3f} ps: max |E_tot(t) - E_tot(0)| = "
+        f"{result.max_drift_mev_per_atom:.4f} meV/atom, "
+        f"linear drift {result.drift_rate_mev_per_atom_per_ps:.4f} "
+        f"meV/atom/ps ({result.seconds:.1f} s, {len(result.time_ps) - 1} steps)"
+    )
     if args.max_drift is not None and result.max_drift_mev_per_atom > args.max_drift:
         print(f"e3torch md: drift exceeds --max-drift {args.max_drift} meV/atom", file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 """``e3torch train [config.yaml] [key=value ...] [--resume]``: train an interatomic potential.
 
 With no arguments it trains the default NequIP-style model on the embedded EMT dataset (generated into the
-cache directory on first use) within a 9-minute budget and writes everything into ``runs/emt``: ``config.yaml`` (the resolved settings),
+cache directory on first use) within a 9-minute budget and writes everything into ``runs/emt``:
+``config.yaml`` (the resolved settings),
 ``train.log``, ``metrics.csv``, ``checkpoints/``, ``model.pt``, ``summary.json`` and PNG plots.
 Under ``torchrun --nproc-per-node N -m e3torch.cli train ...`` it trains with DistributedDataParallel.
 """
@@ -34,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("config", nargs="?", default=None, help="YAML file of settings (optional)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="settings that override the file's")
-    parser.add_argument("--resume", action="store_true", help="continue from <output_dir>/checkpoints/last.pt")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from <output_dir>/checkpoints/last.pt"
+    )
     parser.add_argument("--show-config", action="store_true", help="print the resolved settings and exit")
     parser.set_defaults(func=run)
 
@@ -77,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     name = summary["final_set"]
     metrics = {k[len(name) + 1 :]: v for k, v in summary.items() if k.startswith(f"{name}_")}
     print(format_metrics(metrics, name))
-    print(f"model: {os.path.join(config.output_dir, 'model.pt')}  ({summary['epochs_run']} epochs, "
-          f"{summary['train_time_s']:.0f} s)")
+    print(
+        f"model: {os.path.join(config.output_dir, 'model.pt')}  ({summary['epochs_run']} epochs, "
+        f"{summary['train_time_s']:.0f} s)"
+    )
     return 0

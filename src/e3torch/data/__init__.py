@@ -11,7 +11,13 @@
 from e3torch.data._neighbors import check_structure, neighbor_list
 from e3torch.data._graph import AtomicGraph, GraphBatch, build_graph, collate, edge_vectors
 from e3torch.data._dataset import AtomsDataset, atoms_to_graph, batches, read_extxyz
-from e3torch.data._emt import SPLITS, EMTDatasetSpec, default_cache_dir, generate_emt_structures, load_emt_dataset
+from e3torch.data._emt import (
+    SPLITS,
+    EMTDatasetSpec,
+    default_cache_dir,
+    generate_emt_structures,
+    load_emt_dataset,
+)
 
 __all__ = [
     "check_structure",

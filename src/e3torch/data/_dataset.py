@@ -98,7 +98,12 @@ class AtomsDataset(torch.utils.data.Dataset):
     """
 
     def __init__(
-        self, structures: Sequence[Atoms], cutoff: float, *, allow_isolated: bool = False, name: str = "dataset"
+        self,
+        structures: Sequence[Atoms],
+        cutoff: float,
+        *,
+        allow_isolated: bool = False,
+        name: str = "dataset",
     ) -> None:
         super().__init__()
         if len(structures) == 0:
@@ -108,7 +113,9 @@ class AtomsDataset(torch.utils.data.Dataset):
             atoms_to_graph(a, cutoff, allow_isolated=allow_isolated, name=f"{name}[{k}]")
             for k, a in enumerate(structures)
         ]
-        self.species: tuple[int, ...] = tuple(sorted({int(z) for g in self.graphs for z in g.numbers.tolist()}))
+        self.species: tuple[int, ...] = tuple(
+            sorted({int(z) for g in self.graphs for z in g.numbers.tolist()})
+        )
 
     def __len__(self) -> int:
         return len(self.graphs)

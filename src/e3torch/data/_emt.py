@@ -79,9 +79,17 @@ class EMTDatasetSpec:
         if self.supercell < 1:
             raise ValueError(f"expected supercell >= 1, got {self.supercell}")
         if self.n_rattled < 0 or self.md_snapshots < 0 or self.md_interval < 1 or self.md_equilibration < 0:
-            raise ValueError("expected n_rattled >= 0, md_snapshots >= 0, md_interval >= 1, md_equilibration >= 0")
-        if len(self.fractions) != 3 or any(f < 0 for f in self.fractions) or abs(sum(self.fractions) - 1) > 1e-9:
-            raise ValueError(f"expected three non-negative split fractions summing to 1, got {self.fractions}")
+            raise ValueError(
+                "expected n_rattled >= 0, md_snapshots >= 0, md_interval >= 1, md_equilibration >= 0"
+            )
+        if (
+            len(self.fractions) != 3
+            or any(f < 0 for f in self.fractions)
+            or abs(sum(self.fractions) - 1) > 1e-9
+        ):
+            raise ValueError(
+                f"expected three non-negative split fractions summing to 1, got {self.fractions}"
+            )
 
     @property
     def structures_per_system(self) -> int:
@@ -101,7 +109,9 @@ def _composition(system: str) -> dict[str, float]:
     counts: dict[str, float] = {}
     for element, n in parts:
         if element not in _EMT_ELEMENTS:
-            raise ValueError(f"system {system!r}: EMT has no fcc parameters for {element!r}; use {_EMT_ELEMENTS}")
+            raise ValueError(
+                f"system {system!r}: EMT has no fcc parameters for {element!r}; use {_EMT_ELEMENTS}"
+            )
         counts[element] = counts.get(element, 0.0) + float(n or 1)
     total = sum(counts.values())
     return {e: c / total for e, c in counts.items()}
@@ -210,7 +220,11 @@ def generate_emt_structures(spec: EMTDatasetSpec | None = None) -> dict[str, lis
         order = np.random.default_rng([spec.seed, index, 7919]).permutation(len(frames))
         n_train = int(round(spec.fractions[0] * len(frames)))
         n_val = int(round(spec.fractions[1] * len(frames)))
-        bounds = {"train": (0, n_train), "validation": (n_train, n_train + n_val), "test": (n_train + n_val, None)}
+        bounds = {
+            "train": (0, n_train),
+            "validation": (n_train, n_train + n_val),
+            "test": (n_train + n_val, None),
+        }
         for name, (lo, hi) in bounds.items():
             splits[name].extend(frames[int(k)] for k in order[lo:hi])
     return splits

@@ -1,6 +1,7 @@
 """Atomic graphs: one structure with its neighbour list, and batches of them.
 
-A graph stores integer periodic shifts, never edge vectors: :func:`edge_vectors` recomputes them from positions
+A graph stores integer periodic shifts, never edge vectors: :func:`edge_vectors` recomputes them from
+positions
 and cell so that ``-dE/dpos`` and ``dE/dstrain`` are exact.
 """
 

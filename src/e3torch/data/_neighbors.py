@@ -1,6 +1,7 @@
 """Periodic neighbour lists (computed by vesin, validated here).
 
-An edge ``(i, j, S)`` says that atom ``j``, translated by the integer lattice vector ``S``, lies within the cutoff
+An edge ``(i, j, S)`` says that atom ``j``, translated by the integer lattice vector ``S``, lies within the
+cutoff
 of atom ``i``: the edge vector is ``r_j - r_i + S @ cell``. Only the integer shifts are kept; the vectors are
 recomputed in torch from positions and cell (:func:`e3torch.data.edge_vectors`) so that forces and stress are
 exact gradients.
@@ -49,7 +50,8 @@ def check_structure(
     Raises
     ------
     ValueError
-        Empty structure, wrong shapes, NaN/inf positions or cell, or a singular cell along periodic directions.
+        Empty structure, wrong shapes, NaN/inf positions or cell, or a singular cell along periodic
+        directions.
 
     Examples
     --------

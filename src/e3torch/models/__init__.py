@@ -12,7 +12,14 @@ from e3torch.models._radial import BesselBasis, PolynomialCutoff, RadialEmbeddin
 from e3torch.models._potential import AtomisticPotential, chemical_symbol
 from e3torch.models._io import build_model, load_model, register_model, save_model
 from e3torch.models._nequip import InteractionBlock, NequIP, NequIPPlan
-from e3torch.models._gate_points import Compose, Convolution, Network, radius_graph, smooth_cutoff, tp_path_exists
+from e3torch.models._gate_points import (
+    Compose,
+    Convolution,
+    Network,
+    radius_graph,
+    smooth_cutoff,
+    tp_path_exists,
+)
 
 __all__ = [
     "BesselBasis",

@@ -97,4 +97,6 @@ class E3TorchCalculator(Calculator):
         elif "stress" in properties:
             from ase.calculators.calculator import PropertyNotImplementedError
 
-            raise PropertyNotImplementedError("stress needs a structure periodic along all three cell vectors")
+            raise PropertyNotImplementedError(
+                "stress needs a structure periodic along all three cell vectors"
+            )

@@ -1,9 +1,10 @@
-"""The gated point-convolution network of e3nn's ``gate_points_2101`` (same interface, numbers and state dict).
+"""The gated point-convolution network of e3nn's ``gate_points_2101``: same interface, numbers, state dict.
 
 Edges join points closer than ``max_radius`` (within one graph of the batch). Edge attributes are
-``smooth_cutoff(r / max_radius) * Y(r_vec / r)``; edge lengths are embedded with ``number_of_basis`` Gaussians.
-Each layer is a convolution (self-connection + linear + ``uvu`` tensor product with radial-MLP weights + linear,
-mixed as ``sin(pi/8) * self + cos(pi/8) * conv``) followed by a gate; a last convolution gives ``irreps_out``.
+``smooth_cutoff(r / max_radius) * Y(r_vec / r)``; edge lengths are embedded with ``number_of_basis``
+Gaussians. Each layer is a convolution (self-connection + linear + ``uvu`` tensor product with radial-MLP
+weights + linear, mixed as ``sin(pi/8) * self + cos(pi/8) * conv``) followed by a gate; a last convolution
+gives ``irreps_out``.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class Compose(torch.nn.Module):
 
 
 class Convolution(torch.nn.Module):
-    """Point convolution: ``sin(pi/8) * sc(x, z) + cos(pi/8) * lin2(sum_neighbours tp(lin1(x, z), attr, fc(emb)), z)``.
+    """Point convolution: ``sin(pi/8) sc(x, z) + cos(pi/8) lin2(sum_nbr tp(lin1(x, z), attr, fc(emb)), z)``.
 
     Output channels that the self-connection cannot reach keep the convolution with coefficient 1.
 
@@ -138,10 +139,17 @@ class Convolution(torch.nn.Module):
                         mid.append((mul, ir3))
         irreps_mid, perm, _ = o3.Irreps(mid).sort()
         instructions = [(i1, i2, perm[k], mode, w) for i1, i2, k, mode, w in instructions]
-        self.tp = o3.TensorProduct(self.irreps_in, self.irreps_edge_attr, irreps_mid, instructions,
-                                   internal_weights=False, shared_weights=False)
+        self.tp = o3.TensorProduct(
+            self.irreps_in,
+            self.irreps_edge_attr,
+            irreps_mid,
+            instructions,
+            internal_weights=False,
+            shared_weights=False,
+        )
         self.fc = e3nn_nn.FullyConnectedNet(
-            [number_of_basis] + radial_layers * [radial_neurons] + [self.tp.weight_numel], torch.nn.functional.silu
+            [number_of_basis] + radial_layers * [radial_neurons] + [self.tp.weight_numel],
+            torch.nn.functional.silu,
         )
         self.lin2 = o3.FullyConnectedTensorProduct(irreps_mid, self.irreps_node_attr, self.irreps_out)
         self.c_s = math.sin(math.pi / 8)
@@ -162,7 +170,9 @@ class Convolution(torch.nn.Module):
         s = self.sc(node_input, node_attr)
         h = self.lin1(node_input, node_attr)
         messages = self.tp(h[edge_src], edge_attr, weight)
-        agg = torch.zeros(node_input.shape[0], messages.shape[1], dtype=messages.dtype, device=messages.device)
+        agg = torch.zeros(
+            node_input.shape[0], messages.shape[1], dtype=messages.dtype, device=messages.device
+        )
         agg = agg.index_add(0, edge_dst, messages) / math.sqrt(self.num_neighbors)
         conv = self.lin2(agg, node_attr)
         mask = self.sc.output_mask.to(conv.dtype)
@@ -227,7 +237,9 @@ class Network(torch.nn.Module):
     ) -> None:
         super().__init__()
         if irreps_edge_attr is None:
-            raise ValueError("irreps_edge_attr: expected spherical-harmonic irreps such as '0e+1o+2e', got None")
+            raise ValueError(
+                "irreps_edge_attr: expected spherical-harmonic irreps such as '0e+1o+2e', got None"
+            )
         if int(layers) != layers or layers < 0:
             raise ValueError(f"layers: expected an integer >= 0, got {layers}")
         if not max_radius > 0:
@@ -240,7 +252,9 @@ class Network(torch.nn.Module):
         self.irreps_in = o3.Irreps(irreps_in) if irreps_in is not None else None
         self.irreps_hidden = o3.Irreps(irreps_hidden)
         self.irreps_out = o3.Irreps(irreps_out)
-        self.irreps_node_attr = o3.Irreps(irreps_node_attr) if irreps_node_attr is not None else o3.Irreps("0e")
+        self.irreps_node_attr = (
+            o3.Irreps(irreps_node_attr) if irreps_node_attr is not None else o3.Irreps("0e")
+        )
         self.irreps_edge_attr = o3.Irreps(irreps_edge_attr)
         self.input_has_node_in = irreps_in is not None
         self.input_has_node_attr = irreps_node_attr is not None
@@ -249,23 +263,53 @@ class Network(torch.nn.Module):
         act_gates = {1: torch.sigmoid, -1: torch.tanh}
         self.layers = torch.nn.ModuleList()
         for _ in range(int(layers)):
-            scalars = o3.Irreps([(mul, ir) for mul, ir in self.irreps_hidden
-                                 if ir.l == 0 and tp_path_exists(irreps, self.irreps_edge_attr, ir)])
-            gated = o3.Irreps([(mul, ir) for mul, ir in self.irreps_hidden
-                               if ir.l > 0 and tp_path_exists(irreps, self.irreps_edge_attr, ir)])
+            scalars = o3.Irreps(
+                [
+                    (mul, ir)
+                    for mul, ir in self.irreps_hidden
+                    if ir.l == 0 and tp_path_exists(irreps, self.irreps_edge_attr, ir)
+                ]
+            )
+            gated = o3.Irreps(
+                [
+                    (mul, ir)
+                    for mul, ir in self.irreps_hidden
+                    if ir.l > 0 and tp_path_exists(irreps, self.irreps_edge_attr, ir)
+                ]
+            )
             ir_gate = "0e" if tp_path_exists(irreps, self.irreps_edge_attr, "0e") else "0o"
             gates = o3.Irreps([(mul, ir_gate) for mul, _ in gated])
-            gate = e3nn_nn.Gate(scalars, [act[ir.p] for _, ir in scalars], gates, [act_gates[ir.p] for _, ir in gates],
-                                gated)
-            conv = Convolution(irreps, self.irreps_node_attr, self.irreps_edge_attr, gate.irreps_in,
-                               number_of_basis, radial_layers, radial_neurons, num_neighbors)
+            gate = e3nn_nn.Gate(
+                scalars, [act[ir.p] for _, ir in scalars], gates, [act_gates[ir.p] for _, ir in gates], gated
+            )
+            conv = Convolution(
+                irreps,
+                self.irreps_node_attr,
+                self.irreps_edge_attr,
+                gate.irreps_in,
+                number_of_basis,
+                radial_layers,
+                radial_neurons,
+                num_neighbors,
+            )
             irreps = gate.irreps_out
             self.layers.append(Compose(conv, gate))
-        self.layers.append(Convolution(irreps, self.irreps_node_attr, self.irreps_edge_attr, self.irreps_out,
-                                       number_of_basis, radial_layers, radial_neurons, num_neighbors))
+        self.layers.append(
+            Convolution(
+                irreps,
+                self.irreps_node_attr,
+                self.irreps_edge_attr,
+                self.irreps_out,
+                number_of_basis,
+                radial_layers,
+                radial_neurons,
+                num_neighbors,
+            )
+        )
 
     def forward(self, data: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Evaluate on ``data``: ``pos (n, 3)``; optional ``x (n, irreps_in.dim)``, ``z (n, irreps_node_attr.dim)``,
+        """Evaluate on ``data``: ``pos (n, 3)``; optional ``x (n, irreps_in.dim)``, ``z (n,
+        irreps_node_attr.dim)``,
         ``batch (n,)`` graph indices; and (an extension) ``edge_src``/``edge_dst`` to skip the radius graph.
 
         Returns ``(n_graphs, irreps_out.dim)`` if ``reduce_output`` else ``(n, irreps_out.dim)``.
@@ -282,7 +326,12 @@ class Network(torch.nn.Module):
         edge_sh = o3.spherical_harmonics(self.irreps_edge_attr, edge_vec, True, normalization="component")
         edge_length = edge_vec.norm(dim=1)
         edge_length_embedded = soft_one_hot_linspace(
-            edge_length, start=0.0, end=self.max_radius, number=self.number_of_basis, basis="gaussian", cutoff=False
+            edge_length,
+            start=0.0,
+            end=self.max_radius,
+            number=self.number_of_basis,
+            basis="gaussian",
+            cutoff=False,
         ).mul(self.number_of_basis**0.5)
         edge_attr = smooth_cutoff(edge_length / self.max_radius)[:, None] * edge_sh
         if self.input_has_node_in:
@@ -293,7 +342,9 @@ class Network(torch.nn.Module):
             x = pos.new_ones((pos.shape[0], 1))
         if self.input_has_node_attr:
             if "z" not in data:
-                raise ValueError(f"Network: irreps_node_attr is {self.irreps_node_attr}, so the input dict needs 'z'")
+                raise ValueError(
+                    f"Network: irreps_node_attr is {self.irreps_node_attr}, so the input dict needs 'z'"
+                )
             z = data["z"]
         else:
             z = pos.new_ones((pos.shape[0], 1))

@@ -66,7 +66,9 @@ def save_model(model: AtomisticPotential, path: str | os.PathLike[str], **extra:
     os.replace(tmp, path)
 
 
-def load_model(path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu") -> AtomisticPotential:
+def load_model(
+    path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu"
+) -> AtomisticPotential:
     """Rebuild a potential saved by :func:`save_model` (in eval mode, float32 unless cast afterwards).
 
     Examples
@@ -80,7 +82,9 @@ def load_model(path: str | os.PathLike[str], *, map_location: str | torch.device
         raise ValueError(f"model file not found: {os.fspath(path)!r}")
     payload = torch.load(path, map_location=map_location, weights_only=False)
     if not isinstance(payload, dict) or "class" not in payload or "state_dict" not in payload:
-        raise ValueError(f"{os.fspath(path)!r} is not an e3torch model file (expected keys 'class', 'state_dict')")
+        raise ValueError(
+            f"{os.fspath(path)!r} is not an e3torch model file (expected keys 'class', 'state_dict')"
+        )
     model = build_model(payload["class"], payload["hyperparameters"])
     dtype = next((v.dtype for v in payload["state_dict"].values() if v.is_floating_point()), None)
     if dtype is not None:

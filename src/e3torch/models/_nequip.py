@@ -3,7 +3,8 @@
 Each interaction block: a linear self-interaction, a ``uvu`` convolution tensor product of neighbour features
 with the spherical harmonics of the edge direction (its per-edge weights come from a radial MLP over a Bessel
 basis times a smooth polynomial cutoff), a sum over neighbours, a linear map, a species-dependent
-self-connection, and a gated nonlinearity. The per-atom energy is a linear read-out of the final scalars, scaled
+self-connection, and a gated nonlinearity. The per-atom energy is a linear read-out of the final scalars,
+scaled
 and shifted per species (:class:`~e3torch.models.AtomisticPotential`).
 """
 
@@ -40,9 +41,7 @@ def _gate(irreps_target: o3.Irreps) -> e3nn_nn.Gate:
     gated = o3.Irreps([(mul, ir) for mul, ir in irreps_target if ir.l > 0])
     act = {1: torch.nn.functional.silu, -1: torch.tanh}
     gates = o3.Irreps([(mul, "0e") for mul, _ in gated])
-    return e3nn_nn.Gate(
-        scalars, [act[ir.p] for _, ir in scalars], gates, [torch.sigmoid] * len(gates), gated
-    )
+    return e3nn_nn.Gate(scalars, [act[ir.p] for _, ir in scalars], gates, [torch.sigmoid] * len(gates), gated)
 
 
 class InteractionBlock(torch.nn.Module):
@@ -65,7 +64,8 @@ class InteractionBlock(torch.nn.Module):
 
     Examples
     --------
-    >>> block = InteractionBlock(o3.Irreps("4x0e"), o3.Irreps("4x0e+4x1o"), o3.Irreps("0e+1o"), o3.Irreps("2x0e"),
+    >>> block = InteractionBlock(o3.Irreps("4x0e"), o3.Irreps("4x0e+4x1o"), o3.Irreps("0e+1o"),
+    ...                          o3.Irreps("2x0e"),
     ...                          num_basis=3, radial_neurons=8, radial_layers=1, avg_num_neighbors=2.0)
     >>> block.tp.irreps_out
     4x0e+4x1o
@@ -100,8 +100,9 @@ class InteractionBlock(torch.nn.Module):
         irreps_mid, perm, _ = o3.Irreps(mid).sort()
         instructions = [(i1, i2, perm[k], mode, w) for i1, i2, k, mode, w in instructions]
         self.linear_in = o3.Linear(irreps_in, irreps_in)
-        self.tp = o3.TensorProduct(irreps_in, irreps_sh, irreps_mid, instructions, shared_weights=False,
-                                   internal_weights=False)
+        self.tp = o3.TensorProduct(
+            irreps_in, irreps_sh, irreps_mid, instructions, shared_weights=False, internal_weights=False
+        )
         self.radial = e3nn_nn.FullyConnectedNet(
             [num_basis] + radial_layers * [radial_neurons] + [self.tp.weight_numel], torch.nn.functional.silu
         )
@@ -184,22 +185,32 @@ class NequIP(AtomisticPotential):
         avg_num_neighbors: float = 1.0,
     ) -> None:
         super().__init__(species, cutoff)
-        for name, value, low in (("num_features", num_features, 1), ("lmax", lmax, 0), ("num_layers", num_layers, 1),
-                                 ("num_basis", num_basis, 1), ("radial_neurons", radial_neurons, 1),
-                                 ("radial_layers", radial_layers, 0)):
+        for name, value, low in (
+            ("num_features", num_features, 1),
+            ("lmax", lmax, 0),
+            ("num_layers", num_layers, 1),
+            ("num_basis", num_basis, 1),
+            ("radial_neurons", radial_neurons, 1),
+            ("radial_layers", radial_layers, 0),
+        ):
             if int(value) != value or value < low:
                 raise ValueError(f"NequIP: expected {name} to be an integer >= {low}, got {value}")
         if not avg_num_neighbors > 0:
             raise ValueError(f"NequIP: expected a positive avg_num_neighbors, got {avg_num_neighbors}")
         self._hyper = {
-            "num_features": int(num_features), "lmax": int(lmax), "num_layers": int(num_layers),
-            "num_basis": int(num_basis), "cutoff_p": int(cutoff_p), "radial_neurons": int(radial_neurons),
-            "radial_layers": int(radial_layers), "avg_num_neighbors": float(avg_num_neighbors),
+            "num_features": int(num_features),
+            "lmax": int(lmax),
+            "num_layers": int(num_layers),
+            "num_basis": int(num_basis),
+            "cutoff_p": int(cutoff_p),
+            "radial_neurons": int(radial_neurons),
+            "radial_layers": int(radial_layers),
+            "avg_num_neighbors": float(avg_num_neighbors),
         }
         irreps_attr = o3.Irreps(f"{self.num_species}x0e")
         irreps_sh = o3.Irreps.spherical_harmonics(lmax)
         scalars = o3.Irreps(f"{num_features}x0e")
-        hidden = o3.Irreps([(num_features, (l, (-1) ** l)) for l in range(lmax + 1)])
+        hidden = o3.Irreps([(num_features, (deg, (-1) ** deg)) for deg in range(lmax + 1)])
         layer_irreps = [scalars] + [hidden] * (num_layers - 1) + [scalars]
         self.plan = NequIPPlan(str(irreps_attr), str(irreps_sh), tuple(str(i) for i in layer_irreps))
         self.embedding = o3.Linear(irreps_attr, scalars)
@@ -208,8 +219,14 @@ class NequIP(AtomisticPotential):
         self.envelope = PolynomialCutoff(cutoff, cutoff_p)
         self.blocks = torch.nn.ModuleList(
             InteractionBlock(
-                layer_irreps[k], layer_irreps[k + 1], irreps_sh, irreps_attr, num_basis=num_basis,
-                radial_neurons=radial_neurons, radial_layers=radial_layers, avg_num_neighbors=avg_num_neighbors,
+                layer_irreps[k],
+                layer_irreps[k + 1],
+                irreps_sh,
+                irreps_attr,
+                num_basis=num_basis,
+                radial_neurons=radial_neurons,
+                radial_layers=radial_layers,
+                avg_num_neighbors=avg_num_neighbors,
             )
             for k in range(num_layers)
         )
@@ -219,7 +236,9 @@ class NequIP(AtomisticPotential):
         """Constructor arguments (for model files)."""
         return {**super().hyperparameters(), **self._hyper}
 
-    def node_energies(self, species: torch.Tensor, edge_index: torch.Tensor, edge_vec: torch.Tensor) -> torch.Tensor:
+    def node_energies(
+        self, species: torch.Tensor, edge_index: torch.Tensor, edge_vec: torch.Tensor
+    ) -> torch.Tensor:
         """Unscaled per-atom energies from species indices and edge vectors ``r_j - r_i``."""
         dtype = edge_vec.dtype
         node_attr = torch.nn.functional.one_hot(species, self.num_species).to(dtype)

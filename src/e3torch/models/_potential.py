@@ -1,6 +1,6 @@
-"""Base class of interatomic potentials: species bookkeeping, energy scale/shift, forces and stress by autograd.
+"""Base class of interatomic potentials: species, energy scale/shift, forces and stress by autograd.
 
-A subclass implements :meth:`AtomisticPotential.node_features`, the unscaled per-atom energies from species
+A subclass implements :meth:`AtomisticPotential.node_energies`, the unscaled per-atom energies from species
 indices and edge vectors. This class turns them into total energies, forces ``-dE/dpos`` and stress
 ``(1/V) dE/dstrain`` (ASE's sign convention) through one backward pass.
 """
@@ -73,7 +73,9 @@ class AtomisticPotential(torch.nn.Module):
         """Constructor arguments that rebuild this model (for checkpoints); subclasses extend it."""
         return {"species": list(self.species), "cutoff": self.cutoff}
 
-    def check_species(self, numbers: torch.Tensor | np.ndarray | Sequence[int], *, name: str = "input") -> None:
+    def check_species(
+        self, numbers: torch.Tensor | np.ndarray | Sequence[int], *, name: str = "input"
+    ) -> None:
         """Raise ``ValueError`` naming the first atomic number the model does not know.
 
         Examples
@@ -85,16 +87,19 @@ class AtomisticPotential(torch.nn.Module):
         ...
         ValueError: input: unknown species Fe (Z=26); this model knows Cu, Au
         """
-        z = np.unique(np.asarray(numbers.cpu() if isinstance(numbers, torch.Tensor) else numbers, dtype=np.int64))
+        z = np.unique(
+            np.asarray(numbers.cpu() if isinstance(numbers, torch.Tensor) else numbers, dtype=np.int64)
+        )
         unknown = [int(v) for v in z if int(v) not in self.species]
         if unknown:
             known = ", ".join(chemical_symbol(s) for s in self.species)
             raise ValueError(
-                f"{name}: unknown species {chemical_symbol(unknown[0])} (Z={unknown[0]}); this model knows {known}"
+                f"{name}: unknown species {chemical_symbol(unknown[0])} (Z={unknown[0]}); "
+                f"this model knows {known}"
             )
 
     def species_index(self, numbers: torch.Tensor) -> torch.Tensor:
-        """Map atomic numbers to the model's species indices (unknown species give -1; see :meth:`check_species`)."""
+        """Map atomic numbers to species indices (unknown species give -1; see :meth:`check_species`)."""
         return self.species_lookup[numbers]
 
     def node_energies(

@@ -113,7 +113,8 @@ class PolynomialCutoff(torch.nn.Module):
 
 
 class RadialEmbedding(torch.nn.Module):
-    """Bessel basis times the polynomial cutoff: ``(..., num_basis)`` features that vanish smoothly at ``r_max``.
+    """Bessel basis times the polynomial cutoff: ``(..., num_basis)`` features that vanish smoothly at
+    ``r_max``.
 
     Parameters
     ----------
