@@ -158,3 +158,23 @@ def test_chunked_no_grad_path() -> None:
     x = torch.randn(1000, 1100, dtype=DT)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), theirs(x), atol=1e-10, rtol=0)
+
+
+class _ScaledTanh(torch.nn.Module):
+    """An activation with a learnable parameter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.tensor(0.7))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x * self.a.to(x.dtype))
+
+
+def test_activation_with_parameters_gets_gradients() -> None:
+    act = _ScaledTanh()
+    gate = nn.Gate("3x0e", [act], "2x0e", [sig], "1o+1e")
+    assert any(p is act.a for p in gate.parameters())
+    y = gate(torch.randn(4, gate.irreps_in.dim))  # the input does not require grad, the activation does
+    (g,) = torch.autograd.grad(y.sum(), act.a)
+    assert g.shape == () and g != 0

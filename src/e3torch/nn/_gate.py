@@ -259,7 +259,8 @@ class Gate(torch.nn.Module):
                 f"expected input with last dimension {self.irreps_in.dim} (irreps {self.irreps_in}), "
                 f"got shape {tuple(features.shape)}"
             )
-        if torch.is_grad_enabled() and features.requires_grad:
+        trainable = any(p.requires_grad for p in self.parameters())  # e.g. an activation with parameters
+        if torch.is_grad_enabled() and (features.requires_grad or trainable):
             outs = self._pieces(features)
             if not outs:
                 return features.new_zeros(features.shape[:-1] + (0,))
