@@ -3,7 +3,8 @@
 Cases (float32): fully connected x spherical harmonics; the channelwise ``uvu`` convolution of NequIP/MACE with
 per-edge weights (at L = 2 and L = 6); fully connected with one-hot species; elementwise; TensorSquare. Each is
 timed forward, forward + backward, and for the convolution also in the force-training pattern: forward, the
-gradient with respect to the spherical harmonics with ``create_graph=True``, then the backward of that gradient.
+gradient of the output (for a given upstream gradient) with respect to the spherical harmonics with
+``create_graph=True``, then the backward of that gradient with respect to the features and the weights.
 
 Work: per path ``2 nnz m1 m2`` (``uv*`` modes) or ``2 nnz m1`` (``uu*``) flops for the CG part plus
 ``2 (weights of the path) d_out`` for the weights, per sample; a pass that computes k operator applications
@@ -89,13 +90,12 @@ def _workload(
 
     def force(m: torch.nn.Module) -> Callable[[], tuple[torch.Tensor, ...]]:
         g = torch.Generator().manual_seed(3)
-        readout = torch.randn(n, e3nn_tp.irreps_out.dim, generator=g)
-        probe = torch.randn(x2.shape, generator=g)
+        upstream = torch.randn(n, e3nn_tp.irreps_out.dim, generator=g)  # d(energy)/d(output), given
+        probe = torch.randn(x2.shape, generator=g)  # d(loss)/d(forces), given
 
         def run() -> tuple[torch.Tensor, ...]:
-            energy = (m(*args) * readout).sum()
-            (gx2,) = torch.autograd.grad(energy, (x2,), create_graph=True)  # "forces"
-            return torch.autograd.grad((gx2 * probe).sum(), (x1, *w))  # backward of the force loss
+            (gx2,) = torch.autograd.grad(m(*args), (x2,), upstream, create_graph=True)  # the "forces"
+            return torch.autograd.grad(gx2, (x1, *w), probe)  # backward of the force loss
 
         return run
 

@@ -218,3 +218,16 @@ def test_no_weights() -> None:
     for backend in ["torch"] + (["cpp"] if tensor_product_ops_available() else []):
         ex = FastExecutor(plan, dtype=torch.float64, backend=backend)
         torch.testing.assert_close(ex(x1, x2), tp(x1, x2), atol=1e-10, rtol=0)
+
+
+@requires_kernels
+def test_cpp_broadcast_cotangent() -> None:
+    """The gradient of ``out.sum()`` arrives as an expanded (stride 0) tensor: read in place, same result."""
+    tp, ex_torch, ex = _executors("uvu", False)
+    x1, x2, w = _inputs(tp, 18, False)
+    grads = []
+    for e in (ex, ex_torch):
+        a, b, c = (t.clone().requires_grad_() for t in (x1, x2, w))
+        grads.append(torch.autograd.grad(e(a, b, c).sum(), (a, b, c)))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)

@@ -243,8 +243,11 @@ inline void advise_huge_pages(const at::Tensor& t) {
 #endif
 }
 
+// Rows with unit column stride, read in place; a broadcast (row stride 0, e.g. the gradient of a sum) keeps its
+// single row instead of being materialised.
 at::Tensor rows(const at::Tensor& t) {
   if (t.is_contiguous() || (t.dim() == 2 && t.stride(1) == 1)) return t;
+  if (t.dim() == 2 && t.stride(0) == 0 && t.size(0) > 0) return t.narrow(0, 0, 1).contiguous().expand(t.sizes());
   return t.contiguous();
 }
 

@@ -15,36 +15,55 @@
 namespace e3tp {
 
 // C[i][j] += scale[j] * sum_p X[i][p] Y[p][j] on lane vectors (elementwise products); strides in lane vectors.
+// Blocks of NI x NJ accumulators stay in registers over p.
+template <typename T, int NI, int NJ>
+inline void lane_block(int Pn, const T* X, int64_t xsi, int64_t xsp, const T* Y, int64_t ysp, int64_t ysj, T* C,
+                       int64_t csi, int64_t csj, const T* scale) {
+  constexpr int ZT = Lanes<T>::ZT;
+  LV<T> acc[NI][NJ] = {};
+  for (int p = 0; p < Pn; ++p) {
+    LV<T> x[NI], y[NJ];
+    for (int i = 0; i < NI; ++i) x[i] = ld(X + (i * xsi + p * xsp) * ZT);
+    for (int j = 0; j < NJ; ++j) y[j] = ld(Y + (p * ysp + j * ysj) * ZT);
+    for (int i = 0; i < NI; ++i)
+      for (int j = 0; j < NJ; ++j) acc[i][j] += x[i] * y[j];
+  }
+  for (int i = 0; i < NI; ++i)
+    for (int j = 0; j < NJ; ++j) {
+      T* c = C + (i * csi + j * csj) * ZT;
+      st(c, ld(c) + (scale ? scale[j] : T(1)) * acc[i][j]);
+    }
+}
+
+template <typename T, int NI>
+inline void lane_row(int nj, int Pn, const T* X, int64_t xsi, int64_t xsp, const T* Y, int64_t ysp, int64_t ysj,
+                     T* C, int64_t csi, int64_t csj, const T* scale) {
+  switch (nj) {
+    case 4: lane_block<T, NI, 4>(Pn, X, xsi, xsp, Y, ysp, ysj, C, csi, csj, scale); break;
+    case 3: lane_block<T, NI, 3>(Pn, X, xsi, xsp, Y, ysp, ysj, C, csi, csj, scale); break;
+    case 2: lane_block<T, NI, 2>(Pn, X, xsi, xsp, Y, ysp, ysj, C, csi, csj, scale); break;
+    default: lane_block<T, NI, 1>(Pn, X, xsi, xsp, Y, ysp, ysj, C, csi, csj, scale); break;
+  }
+}
+
 template <typename T>
 void lane_gemm(int I, int J, int Pn, const T* X, int64_t xsi, int64_t xsp, const T* Y, int64_t ysp, int64_t ysj,
                T* C, int64_t csi, int64_t csj, const T* scale) {
   constexpr int ZT = Lanes<T>::ZT;
-  constexpr int IB = 4, JB = 4;
-  for (int i0 = 0; i0 < I; i0 += IB) {
-    const int ni = I - i0 < IB ? I - i0 : IB;
-    for (int j0 = 0; j0 < J; j0 += JB) {
-      const int nj = J - j0 < JB ? J - j0 : JB;
-      LV<T> acc[IB][JB] = {};
-      if (ni == IB && nj == JB) {
-        for (int p = 0; p < Pn; ++p) {
-          LV<T> x[IB], y[JB];
-          for (int i = 0; i < IB; ++i) x[i] = ld(X + ((i0 + i) * xsi + p * xsp) * ZT);
-          for (int j = 0; j < JB; ++j) y[j] = ld(Y + (p * ysp + (j0 + j) * ysj) * ZT);
-          for (int i = 0; i < IB; ++i)
-            for (int j = 0; j < JB; ++j) acc[i][j] += x[i] * y[j];
-        }
-      } else {
-        for (int p = 0; p < Pn; ++p)
-          for (int i = 0; i < ni; ++i) {
-            const LV<T> x = ld(X + ((i0 + i) * xsi + p * xsp) * ZT);
-            for (int j = 0; j < nj; ++j) acc[i][j] += x * ld(Y + (p * ysp + (j0 + j) * ysj) * ZT);
-          }
+  for (int i0 = 0; i0 < I; i0 += 4) {
+    const int ni = std::min(4, I - i0);
+    for (int j0 = 0; j0 < J; j0 += 4) {
+      const int nj = std::min(4, J - j0);
+      const T* Xb = X + i0 * xsi * ZT;
+      const T* Yb = Y + j0 * ysj * ZT;
+      T* Cb = C + (i0 * csi + j0 * csj) * ZT;
+      const T* sb = scale ? scale + j0 : nullptr;
+      switch (ni) {
+        case 4: lane_row<T, 4>(nj, Pn, Xb, xsi, xsp, Yb, ysp, ysj, Cb, csi, csj, sb); break;
+        case 3: lane_row<T, 3>(nj, Pn, Xb, xsi, xsp, Yb, ysp, ysj, Cb, csi, csj, sb); break;
+        case 2: lane_row<T, 2>(nj, Pn, Xb, xsi, xsp, Yb, ysp, ysj, Cb, csi, csj, sb); break;
+        default: lane_row<T, 1>(nj, Pn, Xb, xsi, xsp, Yb, ysp, ysj, Cb, csi, csj, sb); break;
       }
-      for (int i = 0; i < ni; ++i)
-        for (int j = 0; j < nj; ++j) {
-          T* c = C + ((i0 + i) * csi + (j0 + j) * csj) * ZT;
-          st(c, ld(c) + (scale ? scale[j0 + j] : T(1)) * acc[i][j]);
-        }
     }
   }
 }

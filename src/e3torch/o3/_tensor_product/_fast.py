@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from e3torch.o3._tensor_product._plan import Path, TensorProductPlan
+from e3torch.o3._tensor_product._plan import TensorProductPlan
 
 __all__ = ["FastExecutor", "BACKENDS"]
 
@@ -28,20 +28,46 @@ BACKENDS: tuple[str, ...] = ("auto", "cpp", "torch")
 _KERNEL_DTYPES = (torch.float32, torch.float64)
 
 
-def _einsum_spec(path: Path, per_sample: bool) -> tuple[str, str, str | None, str]:
-    """Subscripts of (x1 block, x2 block, weight or None, output) for one path; ``p`` is a ``u < v`` pair."""
-    z = "z" if per_sample else ""
-    mode = path.mode
-    if mode in ("uvu<v", "u<vw"):
-        weight = {"uvu<v": "p", "u<vw": "pw"}[mode] if path.has_weight else None
-        return "zpi", "zpj", (z + weight if weight else None), ("zpk" if mode == "uvu<v" else "zwk")
-    inputs = {"uvw": "uv", "uvu": "uv", "uvv": "uv", "uuw": "uu", "uuu": "uu", "uvuv": "uv"}[mode]
-    outputs = {"uvw": "w", "uvu": "u", "uvv": "v", "uuw": "w", "uuu": "u", "uvuv": "uv"}[mode]
-    weight_sub = {"uvw": "uvw", "uvu": "uv", "uvv": "uv", "uuw": "uw", "uuu": "u", "uvuv": "uv"}[mode]
-    if mode == "uuw" and not path.has_weight:
-        outputs = ""
-    weight = z + weight_sub if path.has_weight else None
-    return f"z{inputs[0]}i", f"z{inputs[1]}j", weight, f"z{outputs}k"
+_PAIRED = ("uuw", "uuu", "uvu<v", "u<vw")  # modes that pair the channels of the two inputs
+
+
+def _paired_weights(mode: str, t: torch.Tensor, w: torch.Tensor | None, per_sample: bool) -> torch.Tensor:
+    """Weights of a channel-paired path applied to its CG product ``t (Z, channels, d_out)``."""
+    if mode in ("uuu", "uvu<v"):
+        return t if w is None else t * w.unsqueeze(-1)
+    if w is None:
+        return t.sum(1, keepdim=True)
+    return torch.einsum("zck,zcw->zwk" if per_sample else "zck,cw->zwk", t, w)
+
+
+def _path_torch(
+    mode: str, a: torch.Tensor, b: torch.Tensor, cg: torch.Tensor, w: torch.Tensor | None, per_sample: bool
+) -> torch.Tensor:
+    """One path in plain PyTorch: ``(Z, mul_out, d_out)`` from the blocks ``a (Z, m1, d1)`` and ``b (Z, m2, d2)``.
+
+    ``cg`` is the dense ``(d1, d2, d_out)`` block times the coefficient; ``w`` the path's weights shaped like
+    ``path_shape``, with a leading ``Z`` when ``per_sample``, or None. For the ``u < v`` modes ``a`` and ``b``
+    are already gathered on the pairs. Channel-paired modes take the outer product of the components and one matmul
+    with the CG block; the others fold ``b`` into the CG block first and contract ``a`` with it by batched matmul.
+    """
+    z, d1, d2 = a.shape[0], a.shape[-1], b.shape[-1]
+    if mode in _PAIRED:
+        return _paired_weights(mode, (a.unsqueeze(-1) * b.unsqueeze(-2)).reshape(z, a.shape[1], d1 * d2) @ cg.reshape(d1 * d2, -1), w, per_sample)
+    per = "z" if per_sample else ""
+    if mode == "uvu" and b.shape[1] == 1:  # one channel of b (e.g. spherical harmonics): scale a, one bmm
+        m = (b[:, 0] @ cg.transpose(0, 1).reshape(d2, -1)).reshape(z, d1, -1)
+        return torch.bmm(a if w is None else a * w[..., 0].unsqueeze(-1), m)
+    m = torch.einsum("zvj,ijk->zvik", b, cg)
+    t = torch.einsum("zui,zvik->zuvk", a, m)
+    if mode == "uvw":
+        return torch.einsum(f"zuvk,{per}uvw->zwk", t, w)
+    if w is not None:
+        t = t * w.unsqueeze(-1)
+    if mode == "uvu":
+        return t.sum(2)
+    if mode == "uvv":
+        return t.sum(1)
+    return t.reshape(z, -1, t.shape[-1])  # uvuv
 
 
 class FastExecutor(torch.nn.Module):
@@ -90,6 +116,16 @@ class FastExecutor(torch.nn.Module):
         for n, path in enumerate(plan.paths):
             cg = plan.dense_cg(path) * path.coefficient
             self.register_buffer(f"_cg{n}", cg.to(dtype=dtype, device=device), persistent=False)
+        # Channel-paired paths on the same pair of input blocks share one outer product and one CG matmul.
+        groups: dict[tuple[int, int, bool], list[int]] = {}
+        for n, path in enumerate(plan.paths):
+            if path.mode in _PAIRED:
+                groups.setdefault((path.i_in1, path.i_in2, path.mode in ("uvu<v", "u<vw")), []).append(n)
+        self._paired_groups = [(key, members) for key, members in groups.items()]
+        for g, (_, members) in enumerate(self._paired_groups):
+            blocks = [plan.dense_cg(plan.paths[n]) * plan.paths[n].coefficient for n in members]
+            cat = torch.cat([c.reshape(c.shape[0] * c.shape[1], c.shape[2]) for c in blocks], dim=1)
+            self.register_buffer(f"_cgcat{g}", cat.to(dtype=dtype, device=device), persistent=False)
         pairs = {}
         for path in plan.paths:
             if path.mode in ("uvu<v", "u<vw"):
@@ -97,7 +133,6 @@ class FastExecutor(torch.nn.Module):
                 pairs[mul] = torch.triu_indices(mul, mul, 1, device=device)
         for mul, index in pairs.items():
             self.register_buffer(f"_pairs{mul}", index, persistent=False)
-        self._specs = [(_einsum_spec(p, False), _einsum_spec(p, True)) for p in plan.paths]
         self._kernel_ops = None
         if backend != "torch":
             from e3torch import _kernels
@@ -166,21 +201,29 @@ class FastExecutor(torch.nn.Module):
         z = x1.shape[0]
         per_sample = weight.dim() == 2
         results: list[torch.Tensor | None] = [None] * len(plan.out)
-        for n, path in enumerate(plan.paths):
-            b1, b2, bo = plan.in1[path.i_in1], plan.in2[path.i_in2], plan.out[path.i_out]
+        paired: dict[int, torch.Tensor] = {}
+        for g, ((i1, i2, triu), members) in enumerate(self._paired_groups):
+            b1, b2 = plan.in1[i1], plan.in2[i2]
             a = x1.narrow(1, b1.offset, b1.size).reshape(z, b1.mul, b1.dim)
             b = x2.narrow(1, b2.offset, b2.size).reshape(z, b2.mul, b2.dim)
-            s1, s2, sw, so = self._specs[n][per_sample]
-            if path.mode in ("uvu<v", "u<vw"):
+            if triu:
                 index = getattr(self, f"_pairs{b1.mul}")
                 a, b = a[:, index[0]], b[:, index[1]]
-            operands = [a, b, getattr(self, f"_cg{n}")]
-            subscripts = [s1, s2, "ijk"]
-            if sw is not None:
+            t = (a.unsqueeze(-1) * b.unsqueeze(-2)).reshape(z, a.shape[1], b1.dim * b2.dim) @ getattr(self, f"_cgcat{g}")
+            sizes = [plan.out[plan.paths[n].i_out].dim for n in members]
+            paired.update(zip(members, t.split(sizes, dim=-1)))
+        for n, path in enumerate(plan.paths):
+            b1, b2, bo = plan.in1[path.i_in1], plan.in2[path.i_in2], plan.out[path.i_out]
+            w = None
+            if path.has_weight:
                 w = weight.narrow(-1, path.weight_offset, path.weight_numel)
-                operands.append(w.reshape((z,) * per_sample + path.weight_shape))
-                subscripts.append(sw)
-            y = torch.einsum(",".join(subscripts) + "->" + so, *operands).reshape(z, bo.size)
+                w = w.reshape((z,) * per_sample + path.weight_shape)
+            if n in paired:
+                y = _paired_weights(path.mode, paired[n], w, per_sample).reshape(z, bo.size)
+            else:
+                a = x1.narrow(1, b1.offset, b1.size).reshape(z, b1.mul, b1.dim)
+                b = x2.narrow(1, b2.offset, b2.size).reshape(z, b2.mul, b2.dim)
+                y = _path_torch(path.mode, a, b, getattr(self, f"_cg{n}"), w, per_sample).reshape(z, bo.size)
             results[path.i_out] = y if results[path.i_out] is None else results[path.i_out] + y
         blocks = [x1.new_zeros(z, bo.size) if r is None else r for r, bo in zip(results, plan.out)]
         if not blocks:
