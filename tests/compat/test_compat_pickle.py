@@ -83,6 +83,13 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
     "s2act": ("e3torch.nn:S2Activation", "nn.S2Activation('1x0e+1x1o', T, 8)", ["1x0e+1x1o"]),
     "so3act": ("e3torch.nn:SO3Activation", "nn.SO3Activation(1, 1, T, 6)", ["1x0e+1x1o+1x2e"]),
     "to_s2": ("e3torch.o3:ToS2Grid", "o3.ToS2Grid(2, (6, 7))", ["1x0e+1x1o+1x2e"]),
+    "network": (
+        "e3torch.models:Network,e3torch.models:Convolution,e3torch.nn:Extract",
+        "gate_points_2101.Network(irreps_in='2x0e', irreps_hidden='4x0e+2x1o+2x1e', irreps_out='1x0e+1x1o', "
+        "irreps_node_attr=None, irreps_edge_attr='0e+1o+2e', layers=2, max_radius=2.5, number_of_basis=4, "
+        "radial_layers=1, radial_neurons=8, num_neighbors=3.0, num_nodes=5.0)",
+        [],
+    ),
     "client": ("e3torch.nn:Gate,e3torch.nn:Extract", "Client()", ["1x0e+1x1o"]),
 }
 
@@ -95,6 +102,8 @@ RAW_INPUTS = {
 def _inputs(name: str, model: torch.nn.Module, irreps: list[str]) -> list[torch.Tensor]:
     from e3nn import o3
 
+    if name == "network":
+        return [{"pos": torch.randn(6, 3), "x": torch.randn(6, 2), "batch": torch.tensor([0, 0, 0, 1, 1, 1])}]
     if name == "tp_external":
         return [o3.Irreps(i).randn(3, -1) for i in irreps] + [torch.randn(3, model.weight_numel)]
     if name in RAW_INPUTS:
@@ -111,6 +120,7 @@ def pickles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The e3nn pickles of all cases (float64), in one folder."""
     from _client_models import Client  # noqa: F401 - used by the constructor expressions
     from e3nn import nn, o3  # noqa: F401
+    from e3nn.nn.models import gate_points_2101  # noqa: F401
 
     folder = tmp_path_factory.mktemp("e3nn_pickles")
     previous = torch.get_default_dtype()

@@ -139,3 +139,30 @@ def test_e3torch_checkpoint_loads_into_e3nn(name: str) -> None:
         p.data.normal_()
     theirs.load_state_dict(ours.state_dict(), strict=True)
     _assert_same_outputs(theirs, ours, xs)
+
+
+def test_gate_points_network_checkpoints_both_ways() -> None:
+    """e3nn's example network (``nn.models.gate_points_2101.Network``): same keys (any order), same outputs."""
+    if resolve("e3torch.models", "Network") is MISSING:
+        pytest.skip("e3torch does not provide models.Network yet")
+    from e3nn.nn.models import gate_points_2101 as theirs_module
+
+    from e3torch.compat.nn.models import gate_points_2101 as ours_module
+
+    kw = dict(
+        irreps_in="2x0e", irreps_hidden="4x0e+2x1o+2x1e", irreps_out="1x0e+1x1o", irreps_node_attr=None,
+        irreps_edge_attr="0e+1o+2e", layers=2, max_radius=2.5, number_of_basis=4, radial_layers=1, radial_neurons=8,
+        num_neighbors=3.0, num_nodes=5.0, reduce_output=True,
+    )
+    torch.manual_seed(0)
+    theirs, ours = theirs_module.Network(**kw), ours_module.Network(**kw)
+    a, b = theirs.state_dict(), ours.state_dict()
+    assert sorted(a) == sorted(b)
+    assert all(a[k].shape == b[k].shape for k in a)
+    data = {"pos": torch.randn(6, 3), "x": torch.randn(6, 2), "batch": torch.tensor([0, 0, 0, 1, 1, 1])}
+    ours.load_state_dict(a, strict=True)
+    torch.testing.assert_close(ours(dict(data)), theirs(dict(data)), atol=1e-10, rtol=0)
+    for p in ours.parameters():
+        p.data.normal_()
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    torch.testing.assert_close(ours(dict(data)), theirs(dict(data)), atol=1e-10, rtol=0)

@@ -285,3 +285,24 @@ register(
         lambda cls: cls(1, 1, torch.tanh, 6),
     )
 )
+
+# --- nn.models.gate_points_2101 ---
+
+
+def _convolution_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
+    hs = list(_child_state(state, "fc")["hs"])
+    module = cls(
+        state["irreps_in"], state["irreps_node_attr"], state["irreps_edge_attr"], state["irreps_out"],
+        number_of_basis=hs[0], radial_layers=len(hs) - 2, radial_neurons=hs[1] if len(hs) > 2 else hs[-1],
+        num_neighbors=state["num_neighbors"],
+    )
+    return _finish(module, state, "Convolution")
+
+
+_CONV_ATTRS = attrs("irreps_edge_attr irreps_in irreps_node_attr irreps_out num_neighbors")
+register(
+    Translator(
+        "e3torch.models:Convolution", _CONV_ATTRS, _CONV_ATTRS, _convolution_build,
+        lambda cls: cls("2x0e", "1x0e", "0e+1o", "2x0e", 4, 1, 8, 3.0),
+    )
+)
