@@ -27,7 +27,7 @@ def tiny(tmp_path_factory):
         radial_neurons=8,
         avg_num_neighbors=12.0,
     )
-    save_model(model, root / "model.pt")
+    save_model(model.to(torch.float32), root / "model.pt")  # as training leaves it
     paths = load_emt_dataset(
         root / "cache", EMTDatasetSpec(systems=("Cu", "Au"), supercell=1, n_rattled=10, md_temperatures=())
     )

@@ -69,7 +69,8 @@ def save_model(model: AtomisticPotential, path: str | os.PathLike[str], **extra:
 def load_model(
     path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu"
 ) -> AtomisticPotential:
-    """Rebuild a potential saved by :func:`save_model` (in eval mode, float32 unless cast afterwards).
+    """Rebuild a potential saved by :func:`save_model` (in eval mode; float64 files load as float64, others in
+    torch's default dtype).
 
     Examples
     --------
@@ -87,7 +88,9 @@ def load_model(
         )
     model = build_model(payload["class"], payload["hyperparameters"])
     dtype = next((v.dtype for v in payload["state_dict"].values() if v.is_floating_point()), None)
-    if dtype is not None:
+    if dtype is not None and torch.finfo(dtype).bits > torch.finfo(torch.get_default_dtype()).bits:
+        # only ever widen: narrowing would also round the float64 constant buffers of the fresh modules,
+        # and a later .double() (MD, equivariance checks) could not restore them
         model.to(dtype)
     model.load_state_dict(payload["state_dict"])
     return model.eval()
