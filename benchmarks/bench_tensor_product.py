@@ -68,10 +68,13 @@ def _workload(
     n: int,
     kind: str,
     per_sample: bool,
+    one_hot: bool = False,
 ) -> Workload:
     g = torch.Generator().manual_seed(0)
     x1 = torch.randn(n, e3nn_tp.irreps_in1.dim, generator=g)
     x2 = torch.randn(n, e3nn_tp.irreps_in2.dim, generator=g)
+    if one_hot:  # species attributes
+        x2 = torch.nn.functional.one_hot(torch.randint(x2.shape[1], (n,), generator=g), x2.shape[1]).to(x1.dtype)
     w = [torch.randn(n, e3nn_tp.weight_numel, generator=g)] if per_sample else []
     flops = _forward_flops(e3nn_tp) * n
     io = (x1.numel() + x2.numel() + sum(t.numel() for t in w) + n * e3nn_tp.irreps_out.dim) * 4
@@ -172,7 +175,7 @@ def _setup(name: str, kind: str) -> Callable[[], Workload]:
         ref, ours = build()
         if name == "square":
             return _square_workload(ref, ours, n, kind)
-        return _workload(ref, ours, n, kind, per_sample)
+        return _workload(ref, ours, n, kind, per_sample, one_hot=name == "fc_species")
 
     return setup
 

@@ -231,3 +231,54 @@ def test_cpp_broadcast_cotangent() -> None:
         grads.append(torch.autograd.grad(e(a, b, c).sum(), (a, b, c)))
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+
+
+@requires_kernels
+def test_cpp_copy_pickle_and_dtype_round_trip() -> None:
+    import copy
+    import io
+
+    tp, ex_torch, ex = _executors("uvw", False)
+    x1, x2, w = _inputs(tp, 11, False)
+    ref = ex_torch(x1, x2, w)
+    buffer = io.BytesIO()
+    torch.save(ex, buffer)
+    buffer.seek(0)
+    for other in (copy.deepcopy(ex), torch.load(buffer, weights_only=False), ex.half().double()):
+        assert other.backend == "cpp"
+        torch.testing.assert_close(other(x1, x2, w), ref, atol=1e-10, rtol=0)  # CG tables survive .half()
+
+
+def test_other_dtypes_use_the_torch_backend() -> None:
+    tp = _e3nn_tp("uvu", False)
+    ex = FastExecutor(plan_from_e3nn(tp), dtype=torch.bfloat16)
+    x1, x2, w = (t.to(torch.bfloat16) for t in _inputs(tp, 6, False))
+    out = ex(x1, x2, w)
+    assert out.dtype == torch.bfloat16
+    ref = tp(*(t.double() for t in (x1, x2, w)))
+    torch.testing.assert_close(out.double(), ref, atol=0.1, rtol=0.05)
+
+
+def test_cpp_backend_unavailable_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    from e3torch import _kernels
+
+    monkeypatch.setattr(_kernels, "tensor_product_ops_available", lambda: False)
+    monkeypatch.setattr(_kernels, "kernel_build_error", lambda: "no compiler (test)")
+    plan = plan_from_e3nn(_e3nn_tp("uvw", True))
+    with pytest.raises(RuntimeError, match=r"backend='cpp' needs the compiled .* no compiler \(test\)"):
+        FastExecutor(plan, backend="cpp")
+    assert FastExecutor(plan, backend="auto").backend == "torch"
+
+
+@requires_kernels
+def test_cpp_operator_checks_its_arguments() -> None:
+    tp, _, ex = _executors("uvw", True)
+    x1, x2, w = _inputs(tp, 4, True)
+    plan = ex.plan
+    dims = (plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel)
+    with pytest.raises(RuntimeError, match="operand 0 has shape"):
+        torch.ops.e3torch_tp.apply(x1[:, :-1], x2, None, w, ex._tab_i, ex._tab_f, 4, True, False, *dims)
+    with pytest.raises(RuntimeError, match="operand 2 is required"):
+        torch.ops.e3torch_tp.apply(x1, x2, None, w, ex._tab_i, ex._tab_f, 1, True, False, *dims)
+    with pytest.raises(RuntimeError, match="mask must be in"):
+        torch.ops.e3torch_tp.apply(x1, x2, None, w, ex._tab_i, ex._tab_f, 0, True, False, *dims)

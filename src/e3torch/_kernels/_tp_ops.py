@@ -13,10 +13,12 @@ differentiable to any order.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import torch
 
-from e3torch.o3._tensor_product._plan import Path, TensorProductPlan
+if TYPE_CHECKING:  # the plan types only annotate; importing them here would make a cycle with e3torch.o3
+    from e3torch.o3._tensor_product._plan import Path, TensorProductPlan
 
 __all__ = ["encode_plan", "tensor_product", "register"]
 
@@ -245,7 +247,7 @@ def tensor_product(
     weight : torch.Tensor
         ``(plan.weight_numel,)`` or ``(Z, plan.weight_numel)``, same dtype.
     tab_i, tab_f : torch.Tensor
-        The tables of :func:`encode_plan`.
+        The tables of :func:`encode_plan` (``tab_f`` as float64, or viewed as int64).
     plan : TensorProductPlan
 
     Returns

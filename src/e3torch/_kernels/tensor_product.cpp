@@ -259,7 +259,9 @@ Outputs apply(const c10::optional<at::Tensor>& x1, const c10::optional<at::Tenso
               int64_t d3, int64_t nw) {
   TORCH_CHECK(mask > 0 && mask < 16, "e3torch_tp::apply: mask must be in [1, 16), got ", mask);
   TORCH_CHECK(tab_i.scalar_type() == at::kInt && tab_i.is_contiguous(), "e3torch_tp::apply: bad int table");
-  const at::Tensor tf = tab_f.to(at::kDouble).contiguous();
+  // CG values: float64, or their bit patterns as int64 (so that module.to(dtype) cannot round them).
+  const at::Tensor tf = tab_f.scalar_type() == at::kLong ? tab_f.contiguous().view(at::kDouble)
+                                                         : tab_f.to(at::kDouble).contiguous();
   const Plan pl = parse_plan(tab_i);
   const int64_t dims[4] = {d1, d2, d3, nw};
   TORCH_CHECK(pl.D[0] == d1 && pl.D[1] == d2 && pl.D[2] == d3 && pl.NW == nw,

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import torch
 
+from e3torch import _kernels
+from e3torch._kernels import _tp_ops
 from e3torch.o3._tensor_product._plan import TensorProductPlan
 
 __all__ = ["FastExecutor", "BACKENDS"]
@@ -133,22 +135,25 @@ class FastExecutor(torch.nn.Module):
                 pairs[mul] = torch.triu_indices(mul, mul, 1, device=device)
         for mul, index in pairs.items():
             self.register_buffer(f"_pairs{mul}", index, persistent=False)
-        self._kernel_ops = None
+        self._use_kernels = False
         if backend != "torch":
-            from e3torch import _kernels
-
             if _kernels.tensor_product_ops_available():
-                from e3torch._kernels import _tp_ops
-
                 tables = _tp_ops.encode_plan(plan)
+                # Integer tables (the CG values as float64 bit patterns): .to(dtype) leaves them exact.
                 self.register_buffer("_tab_i", tables[0].to(device=device), persistent=False)
-                self.register_buffer("_tab_f", tables[1].to(dtype=torch.float64, device=device), persistent=False)
-                self._kernel_ops = _tp_ops
+                self.register_buffer("_tab_f", tables[1].view(torch.int64).to(device=device), persistent=False)
+                self._use_kernels = True
             elif backend == "cpp":
                 raise RuntimeError(
                     "backend='cpp' needs the compiled tensor-product kernels, which are unavailable: "
                     f"{_kernels.kernel_build_error()}"
                 )
+
+    def __setstate__(self, state: dict) -> None:
+        # An executor unpickled in another process loads (or, without a compiler, gives up) the kernels there.
+        super().__setstate__(state)
+        if self._use_kernels and not _kernels.tensor_product_ops_available():
+            self._use_kernels = False
 
     @property
     def backend(self) -> str:
@@ -160,7 +165,7 @@ class FastExecutor(torch.nn.Module):
         >>> FastExecutor(TensorProductPlan((), (), (), (), 0), backend="torch").backend
         'torch'
         """
-        return "torch" if self._kernel_ops is None else "cpp"
+        return "cpp" if self._use_kernels else "torch"
 
     def extra_repr(self) -> str:
         return f"{self.plan!r}, backend={self.backend!r}"
@@ -185,15 +190,14 @@ class FastExecutor(torch.nn.Module):
         """
         if weight is None:
             weight = x1.new_zeros(0)
-        ops = self._kernel_ops
         if (
-            ops is not None
+            self._use_kernels
             and x1.device.type == "cpu"
             and x1.dtype in _KERNEL_DTYPES
             and x2.dtype == x1.dtype
             and weight.dtype == x1.dtype
         ):
-            return ops.tensor_product(x1, x2, weight, self._tab_i, self._tab_f, self.plan)
+            return _tp_ops.tensor_product(x1, x2, weight, self._tab_i, self._tab_f, self.plan)
         return self._forward_torch(x1, x2, weight)
 
     def _forward_torch(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
