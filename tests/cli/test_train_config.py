@@ -71,3 +71,6 @@ def test_cli_show_config_and_unknown_key(capsys, tmp_path):
     assert "batch_size: 2\n" in capsys.readouterr().out
     assert train_cmd.run(_parse(["train", "nonsense_key=1"])) == 2
     assert "unknown config key 'nonsense_key'" in capsys.readouterr().err
+    missing = str(tmp_path / "missing.xyz")
+    assert train_cmd.run(_parse(["train", f"dataset={missing}", f"output_dir={tmp_path / 'o'}"])) == 2
+    assert "dataset file not found" in capsys.readouterr().err

@@ -76,7 +76,11 @@ def run(args: argparse.Namespace) -> int:
 
     from e3torch.cli._metrics import format_metrics
 
-    summary = train(config, resume=args.resume)
+    try:
+        summary = train(config, resume=args.resume)
+    except ValueError as err:
+        print(f"e3torch train: error: {err}", file=sys.stderr)
+        return 2
     name = summary["final_set"]
     metrics = {k[len(name) + 1 :]: v for k, v in summary.items() if k.startswith(f"{name}_")}
     print(format_metrics(metrics, name))
