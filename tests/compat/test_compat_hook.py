@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import pytest

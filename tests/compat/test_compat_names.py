@@ -21,7 +21,7 @@ import pytest
 
 e3nn = pytest.importorskip("e3nn")
 
-from e3torch.compat._table import TABLE  # noqa: E402
+from e3torch.compat._table import TABLE
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -93,9 +93,7 @@ def required_names(module: types.ModuleType, path: str) -> set[str]:
                 out.add(name)
             continue
         defined_in = getattr(obj, "__module__", None)
-        if isinstance(defined_in, str) and defined_in.startswith("e3nn"):
-            out.add(name)
-        elif _is_constant(obj):
+        if isinstance(defined_in, str) and defined_in.startswith("e3nn") or _is_constant(obj):
             out.add(name)
     return out
 
@@ -142,8 +140,9 @@ def test_submodule_names_are_the_compat_modules(path: str) -> None:
 
 
 def test_top_level_names_and_version() -> None:
-    import e3torch.compat as compat
     from packaging.version import Version
+
+    from e3torch import compat
 
     assert Version(compat.__version__) >= Version("0.5")
     assert Version(compat.__version__).release == (0, 6, 0)
@@ -152,8 +151,8 @@ def test_top_level_names_and_version() -> None:
 
 
 def test_same_objects_behind_public_and_private_paths() -> None:
-    import e3torch.compat as compat
     import e3torch.o3
+    from e3torch import compat
 
     assert compat.o3.Irreps is compat.o3._irreps.Irreps is e3torch.o3.Irreps
     assert compat.o3.irrep.Irrep is e3torch.o3.Irrep

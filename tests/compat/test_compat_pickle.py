@@ -18,8 +18,8 @@ import torch
 
 e3nn = pytest.importorskip("e3nn")
 
-from e3torch.compat import _pickle  # noqa: E402
-from e3torch.compat._export import MISSING, resolve  # noqa: E402
+from e3torch.compat import _pickle
+from e3torch.compat._export import MISSING, resolve
 
 if TYPE_CHECKING:
     from conftest import Py
@@ -128,7 +128,7 @@ def pickles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         for name, (_, expression, irreps) in CASES.items():
             torch.manual_seed(0)
-            model = eval(expression)  # noqa: S307 - the fixed expressions above
+            model = eval(expression)
             xs = _inputs(name, model, irreps)
             with torch.no_grad():
                 ys = _outputs(model(*xs))

@@ -13,11 +13,11 @@ import pytest
 import torch
 
 e3nn = pytest.importorskip("e3nn")
-import e3nn.nn  # noqa: E402
-import e3nn.o3  # noqa: E402
+import e3nn.nn
+import e3nn.o3
 
-import e3torch.compat as compat  # noqa: E402
-from e3torch.compat._export import MISSING, resolve  # noqa: E402
+from e3torch import compat
+from e3torch.compat._export import MISSING, resolve
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -88,16 +88,16 @@ def _build(name: str) -> tuple[torch.nn.Module, torch.nn.Module, list[torch.Tens
     if name in KNOWN_GAPS and _gap_still_open(name):
         pytest.xfail(KNOWN_GAPS[name])
     torch.manual_seed(0)
-    theirs = eval(expression, _namespace(e3nn))  # noqa: S307 - the fixed expressions above
+    theirs = eval(expression, _namespace(e3nn))
     torch.manual_seed(1)
-    ours = eval(expression, _namespace(compat))  # noqa: S307
+    ours = eval(expression, _namespace(compat))
     return theirs.double(), ours.double(), _inputs(shapes)
 
 
 def _gap_still_open(name: str) -> bool:
     """Whether the known gap of ``name`` is still there (its state_dicts still differ)."""
     expression = CASES[name][1]
-    keys = [list(eval(expression, _namespace(lib)).state_dict()) for lib in (e3nn, compat)]  # noqa: S307
+    keys = [list(eval(expression, _namespace(lib)).state_dict()) for lib in (e3nn, compat)]
     return keys[0] != keys[1]
 
 

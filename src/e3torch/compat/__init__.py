@@ -30,12 +30,12 @@ import e3torch as _e3torch
 
 __version__ = f"0.6.0+e3torch.{_e3torch.__version__}"
 
-from e3torch.compat._options import get_optimization_defaults, set_optimization_defaults  # noqa: E402
-from e3torch.compat._export import export as _export  # noqa: E402
+from e3torch.compat._export import export as _export
+from e3torch.compat._options import get_optimization_defaults, set_optimization_defaults  # noqa: F401
 
 __all__ = _export(globals()) + ["__version__", "install"]
 
-from e3torch.compat import _pickle  # noqa: E402,F401  (registers the e3nn-pickle translators)
+from e3torch.compat import _pickle  # noqa: F401  (registers the e3nn-pickle translators)
 
 
 def install() -> None:

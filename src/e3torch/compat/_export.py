@@ -22,7 +22,7 @@ from typing import Any
 
 from e3torch.compat._table import TABLE
 
-__all__ = ["MISSING", "export", "resolve", "compat_path"]
+__all__ = ["MISSING", "compat_path", "export", "resolve"]
 
 _ROOT = "e3torch.compat"
 

@@ -25,7 +25,7 @@ import types
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-__all__ = ["install", "uninstall", "is_installed", "E3nnAliasFinder"]
+__all__ = ["E3nnAliasFinder", "install", "is_installed", "uninstall"]
 
 _ALIAS = "e3nn"
 _TARGET = "e3torch.compat"

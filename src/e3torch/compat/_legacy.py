@@ -22,7 +22,7 @@ import torch
 
 from e3torch.o3 import Irreps, spherical_harmonics
 
-__all__ = ["_spherical_harmonics", "_Sortcut"]
+__all__ = ["_Sortcut", "_spherical_harmonics"]
 
 
 def _spherical_harmonics(lmax: int, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

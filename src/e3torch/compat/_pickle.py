@@ -34,7 +34,7 @@ import torch
 
 from e3torch.compat._export import MISSING, resolve
 
-__all__ = ["Translator", "register", "registered", "e3nn_state_of", "e3nn_state_dict", "rebuild", "is_e3nn_state"]
+__all__ = ["Translator", "e3nn_state_dict", "e3nn_state_of", "is_e3nn_state", "rebuild", "register", "registered"]
 
 _MODULE_KEYS = frozenset(torch.nn.Module().__dict__)
 
@@ -318,4 +318,4 @@ def attrs(*names: str) -> frozenset[str]:
     return frozenset(n for group in names for n in group.split())
 
 
-from e3torch.compat import _pickle_o3, _pickle_nn  # noqa: E402,F401  (the translators register themselves)
+from e3torch.compat import _pickle_nn, _pickle_o3  # noqa: F401  (the translators register themselves)

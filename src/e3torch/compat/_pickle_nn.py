@@ -14,7 +14,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -23,7 +23,7 @@ from e3torch.compat._pickle import Translator, attrs, e3nn_state_of, rebuild, re
 __all__: list[str] = []
 
 
-def _function(act: Any) -> Optional[Callable[[torch.Tensor], torch.Tensor]]:
+def _function(act: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """The user function inside a (pickled) ``normalize2mom``; ``None`` stays ``None``."""
     if act is None:
         return None

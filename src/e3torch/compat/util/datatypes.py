@@ -7,7 +7,7 @@ Chunk(mul=4, dim=3, slice=None)
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from e3torch.compat._export import export
 
@@ -25,7 +25,7 @@ class Chunk(NamedTuple):
 
     mul: int
     dim: int
-    slice: Optional[slice] = None
+    slice: slice | None = None
 
 
 class Path(NamedTuple):

@@ -8,8 +8,6 @@ torch.float64
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 
 from e3torch.compat._export import export
@@ -40,7 +38,7 @@ def torch_get_default_tensor_type() -> str:
 
 
 def explicit_default_types(
-    dtype: Optional[torch.dtype], device: Optional[torch.device]
+    dtype: torch.dtype | None, device: torch.device | None
 ) -> tuple[torch.dtype, torch.device]:
     """Replace ``None`` by torch's default dtype and device.
 

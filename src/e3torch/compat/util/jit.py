@@ -31,21 +31,21 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Iterator
-from typing import Any, Optional, TypeVar
+from typing import Any, TypeVar
 
 import torch
 
 from e3torch.compat._export import export
 
 __all__ = [
-    "compile_mode",
-    "get_compile_mode",
     "compile",
+    "compile_mode",
+    "disable_e3nn_codegen",
+    "get_compile_mode",
+    "get_tracing_inputs",
     "script",
     "trace",
     "trace_module",
-    "get_tracing_inputs",
-    "disable_e3nn_codegen",
 ]
 
 _E3NN_COMPILE_MODE = "__e3nn_compile_mode__"
@@ -55,7 +55,7 @@ _VALID_MODES = ("trace", "script", "unsupported", None)
 T = TypeVar("T")
 
 
-def compile_mode(mode: Optional[str]) -> Callable[[T], T]:
+def compile_mode(mode: str | None) -> Callable[[T], T]:
     """Class decorator that records how e3nn would compile a module (``"trace"``, ``"script"``, ``"unsupported"``).
 
     Parameters
@@ -99,7 +99,7 @@ def compile_mode(mode: Optional[str]) -> Callable[[T], T]:
     return decorator
 
 
-def get_compile_mode(mod: torch.nn.Module) -> Optional[str]:
+def get_compile_mode(mod: torch.nn.Module) -> str | None:
     """The compile mode recorded by :func:`compile_mode` on ``mod``'s class (``None`` if unmarked).
 
     ``torch.jit.ScriptModule`` instances report ``None``, as in e3nn.
@@ -120,11 +120,11 @@ def _maybe_copy(mod: torch.nn.Module, in_place: bool) -> torch.nn.Module:
     return mod if in_place else copy.deepcopy(mod)
 
 
-def compile(  # noqa: A001 - e3nn's name
+def compile(
     mod: torch.nn.Module,
     n_trace_checks: int = 1,
-    script_options: Optional[dict] = None,
-    trace_options: Optional[dict] = None,
+    script_options: dict | None = None,
+    trace_options: dict | None = None,
     in_place: bool = True,
     recurse: bool = True,
 ) -> torch.nn.Module:
@@ -168,8 +168,8 @@ def script(mod: torch.nn.Module, in_place: bool = True) -> torch.nn.Module:
 
 def trace(
     mod: torch.nn.Module,
-    example_inputs: Optional[tuple] = None,
-    check_inputs: Optional[list] = None,
+    example_inputs: tuple | None = None,
+    check_inputs: list | None = None,
     in_place: bool = True,
 ) -> torch.nn.Module:
     """Return ``mod`` unchanged (eager); see :func:`compile`.
@@ -185,8 +185,8 @@ def trace(
 
 def trace_module(
     mod: torch.nn.Module,
-    inputs: Optional[dict] = None,
-    check_inputs: Optional[list] = None,
+    inputs: dict | None = None,
+    check_inputs: list | None = None,
     in_place: bool = True,
 ) -> torch.nn.Module:
     """Return ``mod`` unchanged (eager); see :func:`compile`.
@@ -218,8 +218,8 @@ def _irreps_inputs(mod: torch.nn.Module) -> list[Any]:
 def get_tracing_inputs(
     mod: torch.nn.Module,
     n: int = 1,
-    device: Optional[torch.device] = None,
-    dtype: Optional[torch.dtype] = None,
+    device: torch.device | None = None,
+    dtype: torch.dtype | None = None,
 ) -> list[dict[str, tuple]]:
     """``n`` random input sets for ``mod``, each ``{"forward": (x, ...)}``, as e3nn's tracer would use.
 
