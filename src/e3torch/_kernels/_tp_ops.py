@@ -13,7 +13,7 @@ differentiable to any order.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -179,21 +179,27 @@ def encode_plan(plan: TensorProductPlan) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(table, dtype=torch.int32), torch.tensor(values, dtype=torch.float64)
 
 
-def _fake(x1, x2, g, w, tab_i, tab_f, mask, shared, weighted_only, d1, d2, d3, nw):  # noqa: ANN001, ANN202
+Operand = torch.Tensor | None
+
+
+def _fake(
+    x1: Operand, x2: Operand, g: Operand, w: Operand, tab_i: torch.Tensor, tab_f: torch.Tensor, mask: int,
+    shared: bool, weighted_only: bool, d1: int, d2: int, d3: int, nw: int,
+) -> tuple[torch.Tensor, ...]:  # fmt: skip
     data = next(t for t in (x1, x2, g) if t is not None)
     z = data.shape[0]
     shapes = ((z, d1), (z, d2), (z, d3), (nw,) if shared else (z, nw))
     return tuple(data.new_empty(shapes[r] if (mask >> r) & 1 else (0,)) for r in range(4))
 
 
-def _setup_context(ctx, inputs, output) -> None:  # noqa: ANN001
+def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
     x1, x2, g, w, tab_i, tab_f, mask, shared, weighted_only, d1, d2, d3, nw = inputs
     ctx.save_for_backward(x1, x2, g, w, tab_i, tab_f)
     ctx.meta = (mask, shared, weighted_only, d1, d2, d3, nw)
     ctx.set_materialize_grads(False)
 
 
-def _backward(ctx, *grads: torch.Tensor | None):  # noqa: ANN001, ANN202
+def _backward(ctx: Any, *grads: Operand) -> tuple[Operand, ...]:
     *operands, tab_i, tab_f = ctx.saved_tensors
     mask, shared, weighted_only, d1, d2, d3, nw = ctx.meta
     result: list[torch.Tensor | None] = [None] * 4

@@ -4,15 +4,22 @@ Two backends compute the same numbers:
 
 - ``"cpp"``: fused C++ kernels (:mod:`e3torch._kernels`), compiled on first use and cached, for float32 and
   float64 tensors on the CPU. They process a tile of samples at a time with the samples as the vectorised
-  dimension, read each input once, write each output once, skip the zeros of the Clebsch-Gordan blocks and run
-  the weight contractions of the ``uvw``-like paths as register-blocked matrix products. Forward, backward and
-  double backward are the same four kernels (the product is multilinear), registered as custom operators, so they
-  work under ``torch.compile(fullgraph=True)`` and ``torch.export``.
-- ``"torch"``: one ``einsum`` per path on the dense, coefficient-scaled CG block (any device and dtype; autograd
-  is PyTorch's own). Used when the compiled kernels are unavailable, or for other devices and dtypes.
+  dimension, read each input once, write each output once, skip the zeros of the Clebsch-Gordan blocks, run the
+  weight contractions of the ``uvw``-like paths as register-blocked matrix products (weights first when an input
+  is a scalar, e.g. one-hot species) and compute all the gradients of a backward pass in one sweep. The product is
+  multilinear, so the backward and the double backward are the same operator with other operands; it is a custom
+  operator with a fake implementation, and works under ``torch.compile(fullgraph=True)`` and ``torch.export``.
+- ``"torch"``: plain PyTorch per path (the dense, coefficient-scaled CG block folded into one input, batched
+  matmuls; one outer product shared by the channel-paired paths of a pair of blocks); any device and dtype, with
+  PyTorch's own autograd. Used when the kernels are unavailable, and for other devices and dtypes.
 
 ``backend="auto"`` takes ``"cpp"`` when the kernels build (or are cached) and falls back to ``"torch"`` otherwise;
 the choice is per call: CPU float32/float64 inputs go to the kernels, anything else to ``"torch"``.
+
+Large outputs (a convolution over many edges writes hundreds of MB) cost more in first-touch page faults than in
+arithmetic. The kernels ask for transparent huge pages on their own large outputs; for the rest of a model,
+``THP_MEM_ALLOC_ENABLE=1`` (PyTorch's CPU allocator then does the same) or a caching allocator such as jemalloc or
+tcmalloc (``LD_PRELOAD``) removes most of that cost.
 """
 
 from __future__ import annotations
@@ -54,7 +61,8 @@ def _path_torch(
     """
     z, d1, d2 = a.shape[0], a.shape[-1], b.shape[-1]
     if mode in _PAIRED:
-        return _paired_weights(mode, (a.unsqueeze(-1) * b.unsqueeze(-2)).reshape(z, a.shape[1], d1 * d2) @ cg.reshape(d1 * d2, -1), w, per_sample)
+        t = (a.unsqueeze(-1) * b.unsqueeze(-2)).reshape(z, a.shape[1], d1 * d2) @ cg.reshape(d1 * d2, -1)
+        return _paired_weights(mode, t, w, per_sample)
     per = "z" if per_sample else ""
     if mode == "uvu" and b.shape[1] == 1:  # one channel of b (e.g. spherical harmonics): scale a, one bmm
         m = (b[:, 0] @ cg.transpose(0, 1).reshape(d2, -1)).reshape(z, d1, -1)
@@ -213,7 +221,8 @@ class FastExecutor(torch.nn.Module):
             if triu:
                 index = getattr(self, f"_pairs{b1.mul}")
                 a, b = a[:, index[0]], b[:, index[1]]
-            t = (a.unsqueeze(-1) * b.unsqueeze(-2)).reshape(z, a.shape[1], b1.dim * b2.dim) @ getattr(self, f"_cgcat{g}")
+            outer = (a.unsqueeze(-1) * b.unsqueeze(-2)).reshape(z, a.shape[1], b1.dim * b2.dim)
+            t = outer @ getattr(self, f"_cgcat{g}")
             sizes = [plan.out[plan.paths[n].i_out].dim for n in members]
             paired.update(zip(members, t.split(sizes, dim=-1)))
         for n, path in enumerate(plan.paths):
