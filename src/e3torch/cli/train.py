@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"e3torch train: error: {err}", file=sys.stderr)
         return 2
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 reports
+        return 0
     name = summary["final_set"]
     metrics = {k[len(name) + 1 :]: v for k, v in summary.items() if k.startswith(f"{name}_")}
     print(format_metrics(metrics, name))
