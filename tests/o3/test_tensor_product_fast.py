@@ -282,3 +282,15 @@ def test_cpp_operator_checks_its_arguments() -> None:
         torch.ops.e3torch_tp.apply(x1, x2, None, w, ex._tab_i, ex._tab_f, 1, True, False, *dims)
     with pytest.raises(RuntimeError, match="mask must be in"):
         torch.ops.e3torch_tp.apply(x1, x2, None, w, ex._tab_i, ex._tab_f, 0, True, False, *dims)
+
+
+@requires_kernels
+def test_cpp_shared_weight_gradient_is_reproducible() -> None:
+    """The shared-weight gradient is summed over fixed chunks of samples, in order: bitwise the same every time."""
+    tp, _, ex = _executors("uvw", True)
+    x1, x2, w = _inputs(tp, 300, True)
+    w.requires_grad_()
+    cot = torch.randn(300, tp.irreps_out.dim)
+    first = torch.autograd.grad(ex(x1, x2, w), (w,), cot)[0]
+    for _ in range(3):
+        assert torch.equal(torch.autograd.grad(ex(x1, x2, w), (w,), cot)[0], first)

@@ -178,48 +178,52 @@ void run_apply(const Plan& pl, const at::Tensor& tab_f, const Job& job, int64_t 
   std::vector<std::pair<int64_t, std::vector<T>>> partial;  // shared-weight gradient of each chunk
   std::mutex partial_mutex;
   const int64_t ntiles = (Z + ZT - 1) / ZT;
-  // Tiles are handed out dynamically (machines are shared: a descheduled thread should not hold up the others),
-  // except when summing the shared-weight gradient, whose chunks are fixed so the sum is reproducible.
-  std::atomic<int64_t> next_tile{0};
-  const int64_t nchunks = reduce_w ? ntiles : std::min<int64_t>(ntiles, at::get_num_threads());
-  at::parallel_for(0, nchunks, 1, [&](int64_t c0, int64_t c1) {
+  // Work is handed out dynamically in chunks of tiles (machines are shared: a descheduled thread should not hold up
+  // the others). A chunk is one tile, or, when the shared-weight gradient is summed, one of a fixed set of tile
+  // ranges with its own partial sum, added in chunk order at the end: the result does not depend on thread timing.
+  const int nthreads = std::max(1, at::get_num_threads());
+  const int64_t nchunks = reduce_w ? std::min<int64_t>(ntiles, 4 * nthreads) : ntiles;
+  std::atomic<int64_t> next_chunk{0};
+  at::parallel_for(0, std::min<int64_t>(nchunks, nthreads), 1, [&](int64_t, int64_t) {
     Scratch<T> S(pl, job);
     Buffer<T> gacc_lane(reduce_w ? int64_t(pl.NWD) * ZT : 0);
-    std::vector<T> gacc_sc(reduce_w ? std::max(pl.NW, 1) : 0, T(0));
-    auto next = [&](int64_t t) -> int64_t {
-      if (reduce_w) return t + 1 < c1 ? t + 1 : ntiles;
-      return next_tile.fetch_add(1, std::memory_order_relaxed);
-    };
-    for (int64_t t = reduce_w ? c0 : next(0); t < ntiles; t = next(t)) {
-      const int64_t z0 = t * ZT;
-      const int nz = int(std::min<int64_t>(ZT, Z - z0));
-      for (int r = 0; r < 3; ++r) {
-        if (!job.need[r]) continue;
-        load_tile(static_cast<const T*>(ops[r].ptr) + z0 * ops[r].ld, ops[r].ld, nz, pl.D[r], S.in[r].data());
+    for (int64_t c = next_chunk.fetch_add(1); c < nchunks; c = next_chunk.fetch_add(1)) {
+      std::vector<T> gacc_sc(reduce_w ? std::max(pl.NW, 1) : 0, T(0));
+      if (reduce_w) std::memset(gacc_lane.data(), 0, sizeof(T) * int64_t(pl.NWD) * ZT);
+      const int64_t t0 = reduce_w ? c * ntiles / nchunks : c;
+      const int64_t t1 = reduce_w ? (c + 1) * ntiles / nchunks : c + 1;
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t z0 = t * ZT;
+        const int nz = int(std::min<int64_t>(ZT, Z - z0));
+        for (int r = 0; r < 3; ++r) {
+          if (!job.need[r]) continue;
+          load_tile(static_cast<const T*>(ops[r].ptr) + z0 * ops[r].ld, ops[r].ld, nz, pl.D[r], S.in[r].data());
+        }
+        if (!job.shared && job.need[3] && pl.NW > 0) load_tile(w + z0 * ops[3].ld, ops[3].ld, nz, pl.NW, S.wt.data());
+        for (int r = 0; r < 3; ++r)
+          if (job.has(r)) std::memset(S.grad[r].data(), 0, sizeof(T) * int64_t(pl.D[r]) * ZT);
+        if (job.has(3) && !job.shared) std::memset(S.gwt.data(), 0, sizeof(T) * int64_t(pl.NW) * ZT);
+        for (const PathRec& P : pl.paths)
+          if (P.has_w || !job.weighted_only)
+            run_path(P, job, cg.data(), S, w, wexp.data(), gacc_lane.data(), gacc_sc.data());
+        for (int r = 0; r < 3; ++r)
+          if (job.has(r)) store_tile(S.grad[r].data(), nz, pl.D[r], outs[r].ptr + z0 * outs[r].ld, outs[r].ld);
+        if (job.has(3) && !job.shared)
+          store_tile(S.gwt.data(), nz, pl.NW, outs[3].ptr + z0 * outs[3].ld, outs[3].ld);
       }
-      if (!job.shared && job.need[3] && pl.NW > 0) load_tile(w + z0 * ops[3].ld, ops[3].ld, nz, pl.NW, S.wt.data());
-      for (int r = 0; r < 3; ++r)
-        if (job.has(r)) std::memset(S.grad[r].data(), 0, sizeof(T) * int64_t(pl.D[r]) * ZT);
-      if (job.has(3) && !job.shared) std::memset(S.gwt.data(), 0, sizeof(T) * int64_t(pl.NW) * ZT);
-      for (const PathRec& P : pl.paths)
-        if (P.has_w || !job.weighted_only) run_path(P, job, cg.data(), S, w, wexp.data(), gacc_lane.data(), gacc_sc.data());
-      for (int r = 0; r < 3; ++r)
-        if (job.has(r)) store_tile(S.grad[r].data(), nz, pl.D[r], outs[r].ptr + z0 * outs[r].ld, outs[r].ld);
-      if (job.has(3) && !job.shared)
-        store_tile(S.gwt.data(), nz, pl.NW, outs[3].ptr + z0 * outs[3].ld, outs[3].ld);
-    }
-    if (!reduce_w) return;
-    for (const PathRec& P : pl.paths) {  // the lanes of the direct paths' accumulators into the scalar ones
-      if (!P.has_w || P.wexp_off < 0) continue;
-      for (int i = 0; i < P.wnumel; ++i) {
-        const T* v = gacc_lane.data() + (P.wexp_off + i) * ZT;
-        T s = T(0);
-        for (int l = 0; l < ZT; ++l) s += v[l];
-        gacc_sc[P.w_off + i] += s;
+      if (!reduce_w) continue;
+      for (const PathRec& P : pl.paths) {  // the lanes of the direct paths' accumulators into the scalar ones
+        if (!P.has_w || P.wexp_off < 0) continue;
+        for (int i = 0; i < P.wnumel; ++i) {
+          const T* v = gacc_lane.data() + (P.wexp_off + i) * ZT;
+          T s = T(0);
+          for (int l = 0; l < ZT; ++l) s += v[l];
+          gacc_sc[P.w_off + i] += s;
+        }
       }
+      std::lock_guard<std::mutex> lock(partial_mutex);
+      partial.emplace_back(c, std::move(gacc_sc));
     }
-    std::lock_guard<std::mutex> lock(partial_mutex);
-    partial.emplace_back(c0, std::move(gacc_sc));
   });
   if (!reduce_w) return;
   std::sort(partial.begin(), partial.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
