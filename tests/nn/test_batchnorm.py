@@ -166,8 +166,9 @@ def test_compile_fullgraph() -> None:
     torch.testing.assert_close(bn.running_var, ref.running_var, atol=1e-6, rtol=0)
 
 
-def test_chunked_reductions_match_e3nn() -> None:
-    # dim 1000: the reductions run by chunks of 256 rows (4 chunks for 1000 rows)
+def test_chunked_reductions_match_e3nn(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dim 1000, one thread: the reductions run by chunks of 256 rows (4 chunks for 1000 rows)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     theirs, ours = _pair("300x0e + 100x1o + 80x2e", {})
     x = (torch.randn(1000, 1000, dtype=DT) * 2 + 3).requires_grad_()
     y_ours, y_theirs = ours(x), theirs(x)

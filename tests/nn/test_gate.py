@@ -150,8 +150,9 @@ def test_compile_fullgraph() -> None:
     torch.testing.assert_close(compiled(x), gate(x), atol=1e-5, rtol=1e-5)
 
 
-def test_chunked_no_grad_path() -> None:
-    # input dim 1100: without autograd the rows are processed by chunks of 256 (4 chunks for 1000 rows)
+def test_chunked_no_grad_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # input dim 1100, one thread: without autograd the rows are processed by chunks of 256 (4 for 1000 rows)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     args = ("200x0e", [silu], "100x0e + 100x0o", [sig, tanh], "100x1o + 50x2e + 50x1e")
     theirs, ours = e3nn.nn.Gate(*args), nn.Gate(*args)
     assert ours.irreps_in.dim == 1100

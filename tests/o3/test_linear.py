@@ -265,8 +265,9 @@ def test_compile_fullgraph() -> None:
     torch.testing.assert_close(compiled(x), lin(x), atol=1e-5, rtol=1e-5)
 
 
-def test_chunked_no_grad_path() -> None:
-    # blocks 256 wide: without autograd the rows are processed by chunks of 512 (4 chunks for 2000 rows)
+def test_chunked_no_grad_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # blocks 256 wide, one thread: without autograd the rows are processed by chunks of 512 (4 for 2000 rows)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     theirs, ours = _pair("64x0e + 64x1o + 32x2e", "32x0e + 64x1o + 64x2e", {"biases": True})
     x = _input(ours, 2000)
     with torch.no_grad():

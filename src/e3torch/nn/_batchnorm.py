@@ -109,10 +109,12 @@ def _scalar_full(bn: BatchNorm, values: torch.Tensor) -> torch.Tensor:
 
 
 def _row_chunks(n: int, width: int) -> int:
-    """Rows per chunk for the reductions (temporaries of about 1 MB stay in cache; at most 4 chunks)."""
+    """Rows per chunk for the reductions: each thread's share of the temporaries (about 1 MB) stays in its
+    cache; at most 4 chunks (every extra multi-threaded op costs a synchronization of the threads)."""
     if torch.compiler.is_compiling():
         return max(n, 1)
-    return max(256, 2 ** round(math.log2(2**18 / max(1, width))), -(-n // 4))
+    per_thread = max(256, 2 ** round(math.log2(2**18 / max(1, width))))
+    return max(per_thread * torch.get_num_threads(), -(-n // 4))
 
 
 def _chunked_sum(n: int, rows: int, term: Callable[[int, int], torch.Tensor]) -> torch.Tensor:

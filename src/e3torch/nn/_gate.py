@@ -269,12 +269,9 @@ class Gate(torch.nn.Module):
         n = math.prod(features.shape[:-1])
         x = features.reshape(n, self.irreps_in.dim)
         out = features.new_empty(n, self.irreps_out.dim)
-        # rows per chunk: about 1 MB of input, and at most 4 chunks (each op costs a thread synchronization)
-        rows = (
-            n
-            if torch.compiler.is_compiling()
-            else max(64, 2 ** round(math.log2(2**18 / max(1, x.shape[1]))), -(-n // 4))
-        )
+        # rows per chunk: about 1 MB of input per thread, at most 4 chunks (each op synchronizes the threads)
+        per_thread = max(64, 2 ** round(math.log2(2**18 / max(1, x.shape[1]))))
+        rows = n if torch.compiler.is_compiling() else max(per_thread * torch.get_num_threads(), -(-n // 4))
         for start in range(0, n, rows) if n > rows else [0]:
             self._write(
                 x if n <= rows else x[start : start + rows], out if n <= rows else out[start : start + rows]

@@ -276,10 +276,11 @@ def _blocks_of(
 
 
 def _chunk_rows(plan: LinearPlan) -> int:
-    """Rows per chunk without autograd: the widest transposed block of a chunk stays in cache (~512 KB)."""
+    """Rows per chunk without autograd: each thread's share of the widest transposed block of a chunk stays in
+    its cache (~512 KB)."""
     width = max([b.stop - b.start for b in plan.inputs + tuple(o.block for o in plan.outputs)] + [1])
     width *= max(plan.f_in or 1, plan.f_out or 1)
-    return max(32, 2 ** round(math.log2(max(1.0, 131072 / width))))
+    return max(32, 2 ** round(math.log2(max(1.0, 131072 / width)))) * torch.get_num_threads()
 
 
 def _linear_fast(
@@ -301,7 +302,7 @@ def _linear_fast(
         return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
     # no autograd: each block written once, into place, by chunks of rows that stay in cache
     y = x.new_empty(z, fo, plan.dim_out)
-    # at most 4 chunks: on a busy machine every extra (multi-threaded) op costs a synchronization
+    # at most 4 chunks: every extra (multi-threaded) op costs a synchronization of the threads
     rows = z if batched or torch.compiler.is_compiling() else max(_chunk_rows(plan), -(-z // 4))
     for s in range(0, z, rows) if z > rows else [0]:
         xs = x if z <= rows else x[s : s + rows]
