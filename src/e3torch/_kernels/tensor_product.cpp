@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <tuple>
 #include <vector>
@@ -175,12 +176,15 @@ void run_apply(const Plan& pl, const at::Tensor& tab_f, const Job& job, int64_t 
     }
   }
   const bool reduce_w = job.has(3) && job.shared;
-  std::vector<std::pair<int64_t, std::vector<T>>> partial;  // shared-weight gradient of each chunk
+  std::map<int64_t, std::vector<T>> parked;  // shared-weight gradients of finished chunks, waiting for their turn
+  int64_t next_merge = 0;
   std::mutex partial_mutex;
+  T* gout = reduce_w ? outs[3].ptr : nullptr;
+  if (reduce_w) std::fill_n(gout, pl.NW, T(0));
   const int64_t ntiles = (Z + ZT - 1) / ZT;
   // Work is handed out dynamically in chunks of tiles (machines are shared: a descheduled thread should not hold up
   // the others). A chunk is one tile, or, when the shared-weight gradient is summed, one of a fixed set of tile
-  // ranges with its own partial sum, added in chunk order at the end: the result does not depend on thread timing.
+  // ranges with its own partial sum, added in chunk order: the result does not depend on thread timing.
   const int nthreads = std::max(1, at::get_num_threads());
   const int64_t nchunks = reduce_w ? std::min<int64_t>(ntiles, 4 * nthreads) : ntiles;
   std::atomic<int64_t> next_chunk{0};
@@ -221,16 +225,16 @@ void run_apply(const Plan& pl, const at::Tensor& tab_f, const Job& job, int64_t 
           gacc_sc[P.w_off + i] += s;
         }
       }
+      // Add the partial sums in chunk order; a chunk that finishes early waits (parked) for its predecessors.
       std::lock_guard<std::mutex> lock(partial_mutex);
-      partial.emplace_back(c, std::move(gacc_sc));
+      parked.emplace(c, std::move(gacc_sc));
+      for (auto it = parked.find(next_merge); it != parked.end(); it = parked.find(next_merge)) {
+        for (int n = 0; n < pl.NW; ++n) gout[n] += it->second[n];
+        parked.erase(it);
+        ++next_merge;
+      }
     }
   });
-  if (!reduce_w) return;
-  std::sort(partial.begin(), partial.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-  T* out = outs[3].ptr;
-  for (int n = 0; n < pl.NW; ++n) out[n] = T(0);
-  for (const auto& chunk : partial)  // a fixed order: the result does not depend on thread timing
-    for (int n = 0; n < pl.NW; ++n) out[n] += chunk.second[n];
 }
 
 // Fresh large outputs are first touched by the kernel, and page faults on 4 KiB pages cost more than the kernel
