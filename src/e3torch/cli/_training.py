@@ -421,7 +421,11 @@ def _train(
             if show_progress and step % 10 == 0:
                 bar.set_postfix(loss=f"{float(loss):.2e}", lr=f"{optimizer.param_groups[0]['lr']:.1e}")
         bar.close()
-        if steps_done == 0:
+        if steps_done == 0:  # the budget ran out between epochs: mark the last checkpoint as finished
+            if stopped_early and rank == 0 and last_path.exists():
+                state = torch.load(last_path, map_location="cpu", weights_only=False)
+                state["finished"] = True
+                _atomic_save(state, last_path)
             break
         sums.all_reduce()
         train_metrics = sums.summary()
