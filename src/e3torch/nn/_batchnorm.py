@@ -109,12 +109,11 @@ def _scalar_full(bn: BatchNorm, values: torch.Tensor) -> torch.Tensor:
 
 
 def _row_chunks(n: int, width: int) -> int:
-    """Rows per chunk for the reductions: each thread's share of the temporaries (about 1 MB) stays in its
-    cache; at most 4 chunks (every extra multi-threaded op costs a synchronization of the threads)."""
-    if torch.compiler.is_compiling():
+    """Rows per chunk for the reductions, on one thread: the temporaries (about 1 MB) stay in cache, at most 4
+    chunks. With several threads (each op synchronizes them) or under compilation: one chunk."""
+    if torch.compiler.is_compiling() or torch.get_num_threads() > 1:  # (this order: compilable)
         return max(n, 1)
-    per_thread = max(256, 2 ** round(math.log2(2**18 / max(1, width))))
-    return max(per_thread * torch.get_num_threads(), -(-n // 4))
+    return max(256, 2 ** round(math.log2(2**18 / max(1, width))), -(-n // 4))
 
 
 def _chunked_sum(n: int, rows: int, term: Callable[[int, int], torch.Tensor]) -> torch.Tensor:
@@ -143,10 +142,11 @@ def _scale(bn: BatchNorm, field: torch.Tensor, weight: torch.Tensor | None) -> t
 class _BatchNormTrain(torch.autograd.Function):
     """Training-mode batch normalization (``reduce="mean"``) with a closed-form backward.
 
-    Forward: the column sums, the centred second moments (by chunks of rows whose temporaries stay in cache)
-    and one ``addcmul``; backward: two chunked column sums and two ``addcmul``. Autograd through the plain
-    formula takes about nine full passes each way. Under ``create_graph=True`` the backward recomputes the
-    statistics with differentiable ops, so that the formula itself is differentiated (double backward).
+    Forward: the column sums, the centred second moments (on one thread by chunks of rows whose temporaries
+    stay in cache) and one ``addcmul``; backward: two column sums (chunked likewise) and two ``addcmul``.
+    Autograd through the plain formula takes about nine full passes each way. Under ``create_graph=True`` the
+    backward recomputes the statistics with differentiable ops, so that the formula itself is differentiated
+    (double backward).
     """
 
     @staticmethod

@@ -9,8 +9,8 @@ Execution plan (computed once): the input is split once into contiguous segments
 gates) sharing one function is activated in one call; the activated gates are expanded to the gated layout by
 one ``index_select`` with a precomputed index and all gated irreps are multiplied at once (a broadcast per
 block of size ``2l+1`` would run a tiny inner loop, three times slower); the output is concatenated once
-(under autograd), or, without autograd, every piece is written once into its place, by chunks of rows that
-stay in cache.
+(under autograd), or, without autograd, every piece is written once into its place (on one thread by chunks
+of rows that stay in cache).
 """
 
 from __future__ import annotations
@@ -265,13 +265,15 @@ class Gate(torch.nn.Module):
             if not outs:
                 return features.new_zeros(features.shape[:-1] + (0,))
             return torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
-        # no autograd: every piece written once into its place, by chunks of rows that stay in cache
+        # no autograd: every piece written once into its place
         n = math.prod(features.shape[:-1])
         x = features.reshape(n, self.irreps_in.dim)
         out = features.new_empty(n, self.irreps_out.dim)
-        # rows per chunk: about 1 MB of input per thread, at most 4 chunks (each op synchronizes the threads)
-        per_thread = max(64, 2 ** round(math.log2(2**18 / max(1, x.shape[1]))))
-        rows = n if torch.compiler.is_compiling() else max(per_thread * torch.get_num_threads(), -(-n // 4))
+        # on one thread, chunks of about 1 MB of input, at most 4; with several threads (each op synchronizes
+        # them) or under compilation, one chunk
+        rows = n
+        if not torch.compiler.is_compiling() and torch.get_num_threads() == 1:  # (this order: compilable)
+            rows = max(64, 2 ** round(math.log2(2**18 / max(1, x.shape[1]))), -(-n // 4))
         for start in range(0, n, rows) if n > rows else [0]:
             self._write(
                 x if n <= rows else x[start : start + rows], out if n <= rows else out[start : start + rows]

@@ -8,9 +8,9 @@ flat weight layout and state_dict).
 
 Execution plan: every input block is brought once into the ``(batch * (2l+1), mul)`` layout, each output block
 is one matrix product (``addmm`` over its instructions, the bias fused into the first one), and the output is
-concatenated once (under autograd) or each block written once into its place, by chunks of rows that stay in
-cache (without). Per-sample weights use ``bmm`` in the same layout. :func:`linear_naive` is the obviously
-correct ``einsum`` executor kept beside it as the oracle in tests.
+concatenated once (under autograd) or each block written once into its place (without; on one thread by
+chunks of rows that stay in cache). Per-sample weights use ``bmm`` in the same layout. :func:`linear_naive`
+is the obviously correct ``einsum`` executor kept beside it as the oracle in tests.
 """
 
 from __future__ import annotations
@@ -275,12 +275,15 @@ def _blocks_of(
     return results
 
 
-def _chunk_rows(plan: LinearPlan) -> int:
-    """Rows per chunk without autograd: each thread's share of the widest transposed block of a chunk stays in
-    its cache (~512 KB)."""
+def _chunk_rows(plan: LinearPlan, z: int) -> int:
+    """Rows per chunk without autograd, on one thread: the widest transposed block of a chunk stays in cache
+    (~512 KB), at most 4 chunks. With several threads (each op synchronizes them) or under compilation: one
+    chunk; measured here, the extra synchronizations then cost more than the cache reuse gains."""
+    if torch.compiler.is_compiling() or torch.get_num_threads() > 1:  # (this order: compilable)
+        return z
     width = max([b.stop - b.start for b in plan.inputs + tuple(o.block for o in plan.outputs)] + [1])
     width *= max(plan.f_in or 1, plan.f_out or 1)
-    return max(32, 2 ** round(math.log2(max(1.0, 131072 / width)))) * torch.get_num_threads()
+    return max(32, 2 ** round(math.log2(max(1.0, 131072 / width))), -(-z // 4))
 
 
 def _linear_fast(
@@ -300,10 +303,9 @@ def _linear_fast(
         if not parts:
             return x.new_zeros(z, fo, plan.dim_out)
         return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
-    # no autograd: each block written once, into place, by chunks of rows that stay in cache
+    # no autograd: each block written once, into place (on one thread by chunks of rows that stay in cache)
     y = x.new_empty(z, fo, plan.dim_out)
-    # at most 4 chunks: every extra (multi-threaded) op costs a synchronization of the threads
-    rows = z if batched or torch.compiler.is_compiling() else max(_chunk_rows(plan), -(-z // 4))
+    rows = z if batched else _chunk_rows(plan, z)
     for s in range(0, z, rows) if z > rows else [0]:
         xs = x if z <= rows else x[s : s + rows]
         ys = y if z <= rows else y[s : s + rows]
