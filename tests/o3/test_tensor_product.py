@@ -358,15 +358,14 @@ def test_deepcopy_and_pickle_naive():
         torch.testing.assert_close(clone(x, y), tp(x, y), atol=0, rtol=0)
 
 
-@pytest.mark.xfail(
-    reason="FastExecutor keeps a Python module object (its kernel ops), which cannot be copied"
-)
-def test_deepcopy_fast():
+def test_deepcopy_and_pickle_fast():
     import copy
+    import pickle
 
     tp = o3.FullyConnectedTensorProduct("2x0e+1x1o", "1x0e+1x1o", "2x0e+1x1o")
     x, y, _ = inputs(tp)
-    torch.testing.assert_close(copy.deepcopy(tp)(x, y), tp(x, y), atol=0, rtol=0)
+    for clone in (copy.deepcopy(tp), pickle.loads(pickle.dumps(tp))):
+        torch.testing.assert_close(clone(x, y), tp(x, y), atol=0, rtol=0)
 
 
 def test_fast_executor_float32():
