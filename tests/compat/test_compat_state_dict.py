@@ -60,7 +60,6 @@ CASES: dict[str, tuple[str, str, list[Any]]] = {
 
 #: layouts that differ today, with what differs (reported to the module owners); xfail (not strict) until fixed.
 KNOWN_GAPS: dict[str, str] = {
-    "identity": "e3torch nn.Identity has no persistent buffer 'output_mask' (e3nn's has one)",
     "rtp": "e3torch ReducedTensorProducts has only 'change_of_basis'; e3nn's also has its internal 'main.tp*' keys",
 }
 

@@ -38,6 +38,8 @@ class Identity(torch.nn.Module):
                 f"expected equal irreps_in and irreps_out once simplified, "
                 f"got {self.irreps_in} and {self.irreps_out}"
             )
+        # e3nn's Identity carries an all-ones output mask; kept so state_dicts load both ways
+        self.register_buffer("output_mask", torch.ones(self.irreps_out.dim))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.irreps_in} -> {self.irreps_out})"
