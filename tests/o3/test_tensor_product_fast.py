@@ -206,8 +206,10 @@ def test_cpp_compile_fullgraph_and_export() -> None:
     out.pow(2).sum().backward()  # the backward of a compiled graph runs the registered autograd formula
     ex_torch(x1, x2t, w).pow(2).sum().backward()
     torch.testing.assert_close(x2c.grad, x2t.grad, atol=1e-10, rtol=0)
-    exported = torch.export.export(ex, (x1, x2, w))
+    z = torch.export.Dim("z")
+    exported = torch.export.export(ex, (x1, x2, w), dynamic_shapes=({0: z}, {0: z}, {0: z}))
     assert any("e3torch_tp" in str(n.target) for n in exported.graph.nodes)
+    x1, x2, w = _inputs(tp, 23, False, seed=2)  # another batch size: the exported graph is batch-dynamic
     torch.testing.assert_close(exported.module()(x1, x2, w), ex_torch(x1, x2, w), atol=1e-10, rtol=0)
 
 
