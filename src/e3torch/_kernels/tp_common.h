@@ -251,11 +251,16 @@ inline void gemm_block(int K, const T* __restrict A, int64_t sam, int64_t sak, c
     for (int j = 0; j < NV; ++j) stu(C + r * ldc + j * ZT, c[r][j]);
 }
 
+// Rows of C in blocks of MR, then 8, 4, 2, 1 for the remainder.
 template <typename T, int MR, int NV>
 inline void gemm_rows(int M, int K, const T* A, int64_t sam, int64_t sak, const T* B, int64_t ldb, T* C,
                       int64_t ldc) {
   int m = 0;
   for (; m + MR <= M; m += MR) gemm_block<T, MR, NV>(K, A + m * sam, sam, sak, B, ldb, C + m * ldc, ldc);
+  if (MR > 8 && m + 8 <= M) {
+    gemm_block<T, 8, NV>(K, A + m * sam, sam, sak, B, ldb, C + m * ldc, ldc);
+    m += 8;
+  }
   if (m + 4 <= M) {
     gemm_block<T, 4, NV>(K, A + m * sam, sam, sak, B, ldb, C + m * ldc, ldc);
     m += 4;
@@ -267,6 +272,14 @@ inline void gemm_rows(int M, int K, const T* A, int64_t sam, int64_t sak, const 
   if (m < M) gemm_block<T, 1, NV>(K, A + m * sam, sam, sak, B, ldb, C + m * ldc, ldc);
 }
 
+// Register blocks (rows of C per block, for two or one lane vectors of columns): with AVX-512 a lane vector is one
+// of 32 registers, otherwise two of 16.
+#if defined(__AVX512F__)
+constexpr int kRows2 = 6, kRows1 = 8;
+#else
+constexpr int kRows2 = 3, kRows1 = 6;
+#endif
+
 template <typename T>
 void gemm_acc(int M, int N, int K, const T* A, int64_t sam, int64_t sak, const T* B, int64_t ldb, T* C,
               int64_t ldc) {
@@ -277,8 +290,8 @@ void gemm_acc(int M, int N, int K, const T* A, int64_t sam, int64_t sak, const T
     const T* Ak = A + k0 * sak;
     const T* Bk = B + k0 * ldb;
     int n = 0;
-    for (; n + 2 * ZT <= N; n += 2 * ZT) gemm_rows<T, 6, 2>(M, kc, Ak, sam, sak, Bk + n, ldb, C + n, ldc);
-    for (; n + ZT <= N; n += ZT) gemm_rows<T, 8, 1>(M, kc, Ak, sam, sak, Bk + n, ldb, C + n, ldc);
+    for (; n + 2 * ZT <= N; n += 2 * ZT) gemm_rows<T, kRows2, 2>(M, kc, Ak, sam, sak, Bk + n, ldb, C + n, ldc);
+    for (; n + ZT <= N; n += ZT) gemm_rows<T, kRows1, 1>(M, kc, Ak, sam, sak, Bk + n, ldb, C + n, ldc);
     if (n < N) {
       for (int m = 0; m < M; ++m)
         for (int k = 0; k < kc; ++k) {
