@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import doctest
 import importlib.util
+import io
 import pickle
 
 import e3nn.o3
@@ -212,6 +214,67 @@ def test_irreps_tuple_semantics():
         assert type(y) is Irreps and y == x and type(y[0]) is _MulIr and type(y[0].ir) is Irrep
     y = copy.deepcopy(x)
     assert type(y) is Irreps and y == x and y.dim == 5
+
+
+# pickles made before Irrep moved to o3/_irrep.py (protocols 4 and 0), byte for byte
+_OLD_PICKLES = {
+    "1o": b"\x80\x04\x95+\x00\x00\x00\x00\x00\x00\x00\x8c\x12e3torch.o3._irreps\x94\x8c\x05Irrep\x94\x93\x94K\x01J"
+    b"\xff\xff\xff\xff\x86\x94R\x94.",
+    "2x1o+1x0e": b"\x80\x04\x95g\x00\x00\x00\x00\x00\x00\x00\x8c\x12e3torch.o3._irreps\x94\x8c\x06Irreps\x94\x93\x94h"
+    b"\x00\x8c\x06_MulIr\x94\x93\x94K\x02h\x00\x8c\x05Irrep\x94\x93\x94K\x01J\xff\xff\xff\xff\x86\x94R\x94\x86\x94\x85"
+    b"\x94\x81\x94h\x04K\x01h\x06K\x00K\x01\x86\x94R\x94\x86\x94\x85\x94\x81\x94\x86\x94\x85\x94\x81\x94.",
+    "2x1o+1x0e (protocol 0)": b"ccopy_reg\n_reconstructor\np0\n(ce3torch.o3._irreps\nIrreps\np1\nc__builtin__\ntuple\np2\n"
+    b"(g0\n(ce3torch.o3._irreps\n_MulIr\np3\ng2\n(I2\nce3torch.o3._irreps\nIrrep\np4\n(I1\nI-1\ntp5\nRp6\ntp7\ntp8\nRp9\n"
+    b"g0\n(g3\ng2\n(I1\ng4\n(I0\nI1\ntp10\nRp11\ntp12\ntp13\nRp14\ntp15\ntp16\nRp17\n.",
+}
+
+
+@pytest.mark.parametrize("key", sorted(_OLD_PICKLES))
+def test_pickles_from_before_the_split_load(key):
+    x = pickle.loads(_OLD_PICKLES[key])
+    expected = Irrep("1o") if key == "1o" else Irreps("2x1o+1x0e")
+    assert type(x) is type(expected) and x == expected
+    if isinstance(x, Irreps):
+        assert type(x[0]) is _MulIr and type(x[0].ir) is Irrep and x.dim == 7
+
+
+def _pickled_globals(data: bytes) -> set[str]:
+    """The ``module.name`` of every class a pickle refers to."""
+    found = set()
+
+    class Recorder(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> object:
+            found.add(f"{module}.{name}")
+            return super().find_class(module, name)
+
+    Recorder(io.BytesIO(data)).load()
+    return found
+
+
+def test_pickles_still_name_the_old_module():
+    """Pickles made now load in an e3torch from before the split: the classes are still e3torch.o3._irreps's."""
+    for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+        names = _pickled_globals(pickle.dumps(Irreps("2x1o + 0e"), protocol=proto))
+        expected = {"e3torch.o3._irreps.Irreps", "e3torch.o3._irreps._MulIr", "e3torch.o3._irreps.Irrep"}
+        assert expected <= names and not any("_irrep." in n for n in names), (proto, names)
+    assert Irrep.__module__ == _MulIr.__module__ == Irreps.__module__ == "e3torch.o3._irreps"
+
+
+def test_every_irreps_example_is_collected_as_a_doctest():
+    """Irrep's ``__module__`` is not the module that defines its methods: check doctest still finds every example."""
+    import e3torch.o3._irrep as irrep_module
+    import e3torch.o3._irreps as irreps_module
+
+    finder = doctest.DocTestFinder()
+    found = {test.docstring for module in (irrep_module, irreps_module) for test in finder.find(module)}
+    wanted = {}
+    for cls in (Irrep, _MulIr, Irreps):
+        for name, member in vars(cls).items():
+            doc = getattr(member, "__doc__", None)
+            if isinstance(doc, str) and ">>>" in doc and doc != type(member).__doc__:
+                wanted[doc] = f"{cls.__name__}.{name}"
+    assert {"Irrep.iterator", "Irrep.D_from_angles", "Irreps.dim"} <= set(wanted.values())
+    assert not set(wanted) - found, sorted(wanted[d] for d in set(wanted) - found)
 
 
 @pytest.mark.parametrize(
