@@ -17,6 +17,9 @@ For a path with coefficient ``c``, CG tensor ``C`` and weights ``W``, the contri
     u<vw   out[w, k]        += c sum_{u<v i j} W[(u<v), w] x1[u, i] x2[v, j] C[i, j, k]
 
 Without weights ``W`` is 1 (and ``w`` has a single value for ``uuw``).
+
+``C`` is ``wigner_3j(l1, l2, l_out, convention=wigner_3j_convention)``: the plan's CG entries already carry the sign
+of the chosen convention (e3nn >= 0.5 by default, or e3nn 0.4.x), so every executor uses it without knowing of it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any
 import torch
 
 from e3torch.o3._tensor_product._instruction import Instruction, normalize_instructions, num_elements
-from e3torch.o3._wigner_3j import wigner_3j
+from e3torch.o3._wigner_3j import check_wigner_3j_convention, wigner_3j
 
 __all__ = ["IRREP_NORMALIZATIONS", "PATH_NORMALIZATIONS", "Block", "Path", "TensorProductPlan", "build_plan"]
 
@@ -129,6 +132,7 @@ class TensorProductPlan:
     out: tuple[Block, ...]
     paths: tuple[Path, ...]
     weight_numel: int
+    wigner_3j_convention: str = "e3nn"
 
     @property
     def dim_in1(self) -> int:
@@ -205,15 +209,19 @@ def _blocks(irreps: Iterable[tuple[int, Any]]) -> tuple[Block, ...]:
 
 
 @functools.cache
-def cg_entries(l1: int, l2: int, l3: int) -> tuple[tuple[int, int, int, float], ...]:
-    """Sorted nonzero entries ``(i, j, k, value)`` of ``wigner_3j(l1, l2, l3)`` in float64.
+def cg_entries(
+    l1: int, l2: int, l3: int, convention: str = "e3nn"
+) -> tuple[tuple[int, int, int, float], ...]:
+    """Sorted nonzero entries ``(i, j, k, value)`` of ``wigner_3j(l1, l2, l3, convention=convention)`` in float64.
 
     Examples
     --------
     >>> [(i, j, k, round(v, 6)) for i, j, k, v in cg_entries(1, 1, 0)]
     [(0, 0, 0, 0.57735), (1, 1, 0, 0.57735), (2, 2, 0, 0.57735)]
+    >>> cg_entries(1, 2, 2, "e3nn-0.4")[0][3] == -cg_entries(1, 2, 2)[0][3]
+    True
     """
-    c = wigner_3j(l1, l2, l3, dtype=torch.float64, device="cpu")
+    c = wigner_3j(l1, l2, l3, dtype=torch.float64, device="cpu", convention=convention)
     nonzero = (c.abs() > _CG_TOLERANCE).nonzero().tolist()
     return tuple((i, j, k, float(c[i, j, k])) for i, j, k in nonzero)
 
@@ -245,6 +253,7 @@ def build_plan(
     out_var: Sequence[float] | torch.Tensor | None = None,
     irrep_normalization: str | None = None,
     path_normalization: str | None = None,
+    wigner_3j_convention: str = "e3nn",
 ) -> TensorProductPlan:
     """Validate the instructions and build the :class:`TensorProductPlan`.
 
@@ -265,6 +274,9 @@ def build_plan(
         Default ``"component"``.
     path_normalization : {"element", "path", "none"}, optional
         Default ``"element"``.
+    wigner_3j_convention : {"e3nn", "e3nn-0.4"}
+        Sign convention of the Wigner 3j symbols: e3nn >= 0.5 (default) or e3nn 0.4.x (see
+        :func:`~e3torch.o3._wigner_3j.wigner_3j_sign`).
 
     Returns
     -------
@@ -291,6 +303,7 @@ def build_plan(
         raise ValueError(
             f"path_normalization must be one of {PATH_NORMALIZATIONS}, got {path_normalization!r}"
         )
+    convention = check_wigner_3j_convention(wigner_3j_convention)
     in1, in2, out = _blocks(irreps_in1), _blocks(irreps_in2), _blocks(irreps_out)
     ins_list = normalize_instructions(
         [(b.mul, b) for b in in1], [(b.mul, b) for b in in2], [(b.mul, b) for b in out], instructions
@@ -320,8 +333,8 @@ def build_plan(
         shape = tuple(ins.path_shape) if ins.has_weight else ()
         path = Path(
             ins.i_in1, ins.i_in2, ins.i_out, ins.connection_mode, ins.has_weight, offset if ins.has_weight else 0,
-            shape, math.sqrt(alpha), cg_entries(b1.l, b2.l, bo.l),
+            shape, math.sqrt(alpha), cg_entries(b1.l, b2.l, bo.l, convention),
         )  # fmt: skip
         offset += path.weight_numel
         paths.append(path)
-    return TensorProductPlan(in1, in2, out, tuple(paths), offset)
+    return TensorProductPlan(in1, in2, out, tuple(paths), offset, convention)

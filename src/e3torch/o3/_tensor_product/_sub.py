@@ -51,7 +51,8 @@ class FullyConnectedTensorProduct(TensorProduct):
     path_normalization : {"element", "path", "none"}, optional
         See :class:`TensorProduct`.
     **kwargs
-        Passed to :class:`TensorProduct` (``internal_weights``, ``shared_weights``, ``executor``, ...).
+        Passed to :class:`TensorProduct` (``internal_weights``, ``shared_weights``, ``executor``,
+        ``wigner_3j_convention``, ...).
 
     Examples
     --------
@@ -261,7 +262,8 @@ class TensorSquare(TensorProduct):
     irrep_normalization : {"component", "norm", "none"}, optional
         Default ``"component"``.
     **kwargs
-        Passed to :class:`TensorProduct` (``path_normalization``, ``shared_weights``, ``executor``, ...).
+        Passed to :class:`TensorProduct` (``path_normalization``, ``shared_weights``, ``executor``,
+        ``wigner_3j_convention``, ...).
 
     Examples
     --------
@@ -366,5 +368,5 @@ class TensorSquare(TensorProduct):
         npath = sum(math.prod(ins.path_shape) for ins in self.instructions)
         return (
             f"{self.__class__.__name__}({self.irreps_in1.simplify()} -> {self.irreps_out.simplify()} | "
-            f"{npath} paths | {self.weight_numel} weights)"
+            f"{npath} paths | {self.weight_numel} weights{self._repr_options()})"
         )

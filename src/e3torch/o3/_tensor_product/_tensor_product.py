@@ -105,6 +105,12 @@ class TensorProduct(torch.nn.Module):
         Accepted and ignored.
     executor : {"fast", "naive"}, keyword-only
         The executor (an extension of e3nn): ``"fast"`` (fused kernels) or ``"naive"`` (dense einsum reference).
+    wigner_3j_convention : {"e3nn", "e3nn-0.4"}, keyword-only
+        Sign convention of the Wigner 3j symbols of the paths (an extension of e3nn): ``"e3nn"`` (e3nn >= 0.5, the
+        default) or ``"e3nn-0.4"``, with which the module computes what e3nn 0.4.x computed for the same
+        arguments and weights (0.4's symbols have the other sign for some triplets, e.g. ``(1, 2, 2)``). It is
+        part of the module (kept by pickling and deepcopy, shown in the repr when not the default); the
+        ``state_dict`` does not record it. e3torch's compat layer sets it when it loads e3nn 0.4.x pickles.
 
     Examples
     --------
@@ -122,6 +128,16 @@ class TensorProduct(torch.nn.Module):
     >>> tp = TensorProduct("4x1o", "2x1o", "3x0e", [(0, 0, 0, "uvw", True)])
     >>> tp.weight_numel, tp.weight.shape, round(tp.instructions[0].path_weight, 4)
     (24, torch.Size([24]), 0.3536)
+
+    With e3nn 0.4.x's Wigner 3j signs, a ``1o x 2e -> 2o`` path gives the opposite numbers:
+
+    >>> old = TensorProduct("1x1o", "1x2e", "1x2o", [(0, 0, 0, "uuu", False)], wigner_3j_convention="e3nn-0.4")
+    >>> old
+    TensorProduct(1x1o x 1x2e -> 1x2o | 1 paths | 0 weights | wigner_3j_convention='e3nn-0.4')
+    >>> new = TensorProduct("1x1o", "1x2e", "1x2o", [(0, 0, 0, "uuu", False)])
+    >>> x, y = torch.randn(3), torch.randn(5)
+    >>> torch.allclose(old(x, y), -new(x, y))
+    True
     """
 
     def __init__(
@@ -144,6 +160,7 @@ class TensorProduct(torch.nn.Module):
         _optimize_einsums: bool | None = None,
         *,
         executor: str = "fast",
+        wigner_3j_convention: str = "e3nn",
     ) -> None:
         super().__init__()
         if normalization is not None:
@@ -158,9 +175,10 @@ class TensorProduct(torch.nn.Module):
         given = normalize_instructions(self.irreps_in1, self.irreps_in2, self.irreps_out, instructions)
         plan = build_plan(
             self.irreps_in1, self.irreps_in2, self.irreps_out, given, in1_var, in2_var, out_var,
-            irrep_normalization, path_normalization,
+            irrep_normalization, path_normalization, wigner_3j_convention,
         )  # fmt: skip
         self.plan = plan
+        self.wigner_3j_convention = plan.wigner_3j_convention
         self.instructions = [ins._replace(path_weight=p.coefficient) for ins, p in zip(given, plan.paths)]
 
         if shared_weights is False and internal_weights is None:
@@ -438,11 +456,16 @@ class TensorProduct(torch.nn.Module):
         return self._run(x, y, weight, batch + (d1,))
 
     # ---------------------------------------------------------------------------------------------- display
+    def _repr_options(self) -> str:
+        """`` | wigner_3j_convention='e3nn-0.4'`` when the convention is not the default, else ``''``."""
+        convention = getattr(self, "wigner_3j_convention", "e3nn")  # absent in pickles of older e3torch
+        return "" if convention == "e3nn" else f" | wigner_3j_convention={convention!r}"
+
     def __repr__(self) -> str:
         npath = sum(math.prod(ins.path_shape) for ins in self.instructions)
         return (
             f"{self.__class__.__name__}({self.irreps_in1.simplify()} x {self.irreps_in2.simplify()} -> "
-            f"{self.irreps_out.simplify()} | {npath} paths | {self.weight_numel} weights)"
+            f"{self.irreps_out.simplify()} | {npath} paths | {self.weight_numel} weights{self._repr_options()})"
         )
 
     def visualize(
