@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from e3torch.compat._pickle import Translator, attrs, rebuild, register
-from e3torch.compat._pickle_signs import align_with_generated
+from e3torch.compat._pickle_signs import generated_differences, pickled_wigner_3j_convention
 
 __all__: list[str] = []
 
@@ -113,7 +113,7 @@ def _tp_same(want: list[Any]) -> Callable[[torch.nn.Module], bool]:
     return same
 
 
-def _tp_general(state: dict[str, Any], cls: type) -> torch.nn.Module:
+def _tp_general(state: dict[str, Any], cls: type, convention: str) -> torch.nn.Module:
     """Any e3nn tensor product, as the base ``TensorProduct`` with e3nn's final path weights (no normalization).
 
     e3nn's final weight is ``sqrt(path_weight * normalization factors)``: with no normalization, the user path
@@ -129,23 +129,48 @@ def _tp_general(state: dict[str, Any], cls: type) -> torch.nn.Module:
         state["irreps_in1"], state["irreps_in2"], state["irreps_out"], instructions,
         irrep_normalization="none", path_normalization="none",
         internal_weights=state["internal_weights"], shared_weights=state["shared_weights"],
+        wigner_3j_convention=convention,
     )
 
 
-def _tp_builder(natural: Callable[[dict[str, Any], type, str, str], torch.nn.Module]) -> Callable[..., torch.nn.Module]:
-    """Build the subclass from its own arguments when some normalization reproduces e3nn's path weights."""
+_Natural = Callable[[dict[str, Any], type, str, str, str], torch.nn.Module]
 
-    def build(state: dict[str, Any], cls: type) -> torch.nn.Module:
+
+def _tp_builder(natural: _Natural) -> Callable[..., torch.nn.Module]:
+    """Build the subclass from its own arguments when some normalization reproduces e3nn's path weights.
+
+    The module gets the Wigner 3j convention of the e3nn that made the pickle (``"e3nn-0.4"`` for 0.4.x), and is
+    checked against the pickled generated code; if they differ, the other convention is tried (a pickle whose
+    format does not tell its version), and if that differs too, loading fails naming the differing paths.
+    """
+
+    def make(state: dict[str, Any], cls: type, convention: str) -> torch.nn.Module:
         want = list(state["instructions"])
         candidates = (
-            (lambda a=a, b=b: natural(state, cls, a, b)) for a, b in itertools.product(_IRREP_NORMS, _PATH_NORMS)
+            (lambda a=a, b=b: natural(state, cls, a, b, convention))
+            for a, b in itertools.product(_IRREP_NORMS, _PATH_NORMS)
         )
         module = _first(candidates, _tp_same(want))
         if module is None:  # e.g. custom in/out variances: the general product has exactly e3nn's weights
-            module = _tp_general(state, cls)
+            module = _tp_general(state, cls, convention)
             if not _tp_same(want)(module):
                 raise ValueError(f"cannot rebuild the pickled e3nn {cls.__name__}: its instructions do not reproduce")
-        return align_with_generated(rebuild(module, state, cls.__name__), state, cls.__name__)
+        return rebuild(module, state, cls.__name__)
+
+    def build(state: dict[str, Any], cls: type) -> torch.nn.Module:
+        first = pickled_wigner_3j_convention(state)
+        module = make(state, cls, first)
+        differences = generated_differences(module, state)
+        if not differences:  # None: no generated code to compare with
+            return module
+        other = "e3nn" if first == "e3nn-0.4" else "e3nn-0.4"
+        retry = make(state, cls, other)
+        if not generated_differences(retry, state):
+            return retry
+        raise ValueError(
+            f"the pickled e3nn {cls.__name__} does not compute what e3torch's rebuilt one does "
+            f"(wigner_3j_convention={first!r}, nor {other!r}) on: {'; '.join(differences)}"
+        )
 
     return build
 
@@ -158,36 +183,39 @@ def _filter(state: dict[str, Any]) -> list[Any]:
     return sorted({ir for _, ir in state["irreps_out"]})
 
 
-def _tp_natural(state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str) -> torch.nn.Module:
+def _tp_natural(state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str, conv: str) -> torch.nn.Module:
     instructions = [
         (i.i_in1, i.i_in2, i.i_out, i.connection_mode, i.has_weight) for i in state["instructions"]
     ]
     return cls(
         state["irreps_in1"], state["irreps_in2"], state["irreps_out"], instructions,
-        irrep_normalization=irrep_norm, path_normalization=path_norm, **_weights(state),
+        irrep_normalization=irrep_norm, path_normalization=path_norm, **_weights(state), wigner_3j_convention=conv,
     )
 
 
-def _fctp_natural(state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str) -> torch.nn.Module:
+def _fctp_natural(state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str, conv: str) -> torch.nn.Module:
     return cls(
-        state["irreps_in1"], state["irreps_in2"], state["irreps_out"], irrep_norm, path_norm, **_weights(state)
+        state["irreps_in1"], state["irreps_in2"], state["irreps_out"], irrep_norm, path_norm, **_weights(state),
+        wigner_3j_convention=conv,
     )
 
 
-def _elementwise_natural(state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str) -> torch.nn.Module:
+def _elementwise_natural(
+    state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str, conv: str
+) -> torch.nn.Module:
     if path_norm != "element":
         raise ValueError("ElementwiseTensorProduct has no path_normalization argument")
-    return cls(state["irreps_in1"], state["irreps_in2"], _filter(state), irrep_norm)
+    return cls(state["irreps_in1"], state["irreps_in2"], _filter(state), irrep_norm, wigner_3j_convention=conv)
 
 
-def _square_natural(state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str) -> torch.nn.Module:
+def _square_natural(state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str, conv: str) -> torch.nn.Module:
     irreps_in = state.get("irreps_in", state["irreps_in1"])
     if state["weight_numel"] > 0 or any(i.has_weight for i in state["instructions"]):
         return cls(irreps_in, state["irreps_out"], irrep_normalization=irrep_norm, path_normalization=path_norm,
-                   **_weights(state))
+                   **_weights(state), wigner_3j_convention=conv)
     if path_norm != "element":
         raise ValueError("an unweighted TensorSquare has no path_normalization")
-    return cls(irreps_in, filter_ir_out=_filter(state), irrep_normalization=irrep_norm)
+    return cls(irreps_in, filter_ir_out=_filter(state), irrep_normalization=irrep_norm, wigner_3j_convention=conv)
 
 
 _TP_SAMPLE = ("2x0e+1x1o", "1x0e+1x1o")

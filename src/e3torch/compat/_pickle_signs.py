@@ -1,19 +1,20 @@
-"""Check a tensor product rebuilt from an e3nn pickle against e3nn's own generated code, path by path.
+"""Wigner 3j sign conventions of e3nn pickles, and the check of a rebuilt tensor product against e3nn's own code.
 
 An e3nn pickle of a tensor product carries the code e3nn generated for it (``__codegen__``: a ``torch.fx`` module in
-0.5+, TorchScript in 0.4), constants included. e3nn 0.4's Wigner 3j symbols differ from 0.6's (and e3torch's) by a
-sign for some ``(l1, l2, l3)`` (e.g. ``(1, 2, 2)``), so a 0.4 pickle rebuilt naively would silently compute
-something else. :func:`align_with_generated` runs both on probe inputs, finds each path's relative sign and
+0.5+, stored as ``(kind, bytes)``; bare TorchScript bytes in 0.4), constants included. e3nn 0.4's Wigner 3j symbols
+differ from 0.5+'s (and e3torch's default) by a sign for some ``(l1, l2, l3)`` (e.g. ``(1, 2, 2)``), so a 0.4
+pickle is rebuilt with ``wigner_3j_convention="e3nn-0.4"`` (:func:`pickled_wigner_3j_convention`), which reproduces
+its numbers with its weights unchanged, internal or external, and on paths without weights.
 
-- for a weighted path with internal weights: negates that path's weights (exact);
-- otherwise (external weights, or a path without weights): raises ``ValueError`` naming the paths, since no weight
-  of the module can absorb the sign.
+:func:`generated_differences` then runs the rebuilt module and the pickled code on the same probe inputs and
+weights; the loader refuses (``ValueError``) a module for which they still differ, naming the paths that do.
 
 Examples
 --------
->>> from e3torch.compat._pickle_signs import align_with_generated
->>> align_with_generated.__name__
-'align_with_generated'
+>>> pickled_wigner_3j_convention({"__codegen__": {"_compiled_main_left_right": b"TorchScript"}})
+'e3nn-0.4'
+>>> pickled_wigner_3j_convention({"__codegen__": {"_compiled_main_left_right": ("fx", b"pickle")}})
+'e3nn'
 """
 
 from __future__ import annotations
@@ -23,7 +24,33 @@ from typing import Any
 
 import torch
 
-__all__ = ["align_with_generated"]
+__all__ = ["generated_differences", "pickled_wigner_3j_convention"]
+
+_CODE = "_compiled_main_left_right"
+
+
+def pickled_wigner_3j_convention(state: dict[str, Any]) -> str:
+    """The Wigner 3j convention of the e3nn that pickled ``state``: ``"e3nn-0.4"`` for 0.4.x, else ``"e3nn"``.
+
+    e3nn 0.4.x stores each generated module as bare TorchScript bytes; 0.5+ as a ``(kind, bytes)`` pair.
+
+    Parameters
+    ----------
+    state : dict
+        The pickled e3nn ``__dict__`` of a tensor product.
+
+    Returns
+    -------
+    str
+        ``"e3nn-0.4"`` or ``"e3nn"``.
+
+    Examples
+    --------
+    >>> pickled_wigner_3j_convention({})
+    'e3nn'
+    """
+    payload = (state.get("__codegen__") or {}).get(_CODE)
+    return "e3nn-0.4" if isinstance(payload, (bytes, bytearray)) else "e3nn"
 
 
 def _weight_blocks(module: torch.nn.Module) -> list[tuple[int, slice]]:
@@ -45,21 +72,17 @@ def _input_blocks(irreps: Any) -> list[slice]:
     return out
 
 
-def _sign(a: torch.Tensor, b: torch.Tensor) -> int:
-    """+1 if ``a == b``, -1 if ``a == -b`` (both non-zero), 0 if both vanish; ``ValueError`` otherwise."""
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether ``a`` and ``b`` agree to ``1e-6`` of their scale (float32 pickles included)."""
     scale = max(float(a.abs().max()) if a.numel() else 0.0, float(b.abs().max()) if b.numel() else 0.0)
-    if scale == 0.0:
-        return 0
-    tol = 1e-6 * scale
-    if float((a - b).abs().max()) <= tol:
-        return 1
-    if float((a + b).abs().max()) <= tol:
-        return -1
-    raise ValueError(f"differs by {float((a - b).abs().max()):.3g} (scale {scale:.3g}), not by a sign")
+    return a.numel() == 0 or float((a - b).abs().max()) <= 1e-6 * scale
 
 
-def align_with_generated(module: torch.nn.Module, state: dict[str, Any], what: str) -> torch.nn.Module:
-    """Make ``module`` (rebuilt from the e3nn ``state``) compute what e3nn's pickled generated code computes.
+def generated_differences(module: torch.nn.Module, state: dict[str, Any]) -> list[str] | None:
+    """Where ``module`` (rebuilt from the e3nn ``state``) and e3nn's pickled generated code compute differently.
+
+    Both run on the same random inputs, with the module's internal weights or random external ones; when the outputs
+    differ, each weighted path (its weights alone) and each unweighted path (its inputs alone) is compared in turn.
 
     Parameters
     ----------
@@ -67,33 +90,25 @@ def align_with_generated(module: torch.nn.Module, state: dict[str, Any], what: s
         The e3torch tensor product, weights loaded.
     state : dict
         The pickled e3nn ``__dict__`` (its ``__codegen__`` holds ``_compiled_main_left_right``).
-    what : str
-        The e3nn class, for messages.
 
     Returns
     -------
-    torch.nn.Module
-        ``module``, its internal weights negated on the paths where e3nn's coefficients have the other sign.
-
-    Raises
-    ------
-    ValueError
-        When a path differs by a sign that no internal weight can absorb, or by more than a sign.
+    list of str or None
+        ``None`` when the state has no generated code (nothing to compare with); ``[]`` when both agree; else a
+        description of each differing path (``"(i_in1, i_in2, i_out) 1x1e x 1x2e -> 1x2e: opposite sign"``), or of
+        the whole output when the paths cannot be isolated.
 
     Examples
     --------
-    A state without generated code (nothing to compare with) leaves the module as it is:
-
-    >>> m = torch.nn.Identity()
-    >>> align_with_generated(m, {}, "TensorProduct") is m
+    >>> generated_differences(torch.nn.Identity(), {}) is None
     True
     """
     from e3torch.compat.util.codegen._mixin import load_codegen_payload
 
-    payload = (state.get("__codegen__") or {}).get("_compiled_main_left_right")
+    payload = (state.get("__codegen__") or {}).get(_CODE)
     if payload is None:
-        return module
-    generated = load_codegen_payload("_compiled_main_left_right", payload)
+        return None
+    generated = load_codegen_payload(_CODE, payload)
     floats = [t for t in list(module.parameters()) + list(module.buffers()) if t.is_floating_point()]
     dtype = floats[0].dtype if floats else torch.get_default_dtype()
     device = floats[0].device if floats else None
@@ -115,51 +130,39 @@ def align_with_generated(module: torch.nn.Module, state: dict[str, Any], what: s
     internal = bool(module.internal_weights) and numel > 0
     base_w = module.weight.detach().clone() if internal else rand(*w_shape)
 
-    def both(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def differ(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> str | None:
         with torch.no_grad():
-            return forward(module, a, b, w), generated(a, b, w)
+            ours, theirs = forward(module, a, b, w), generated(a, b, w)
+        if _same(ours, theirs):
+            return None
+        return "opposite sign" if _same(ours, -theirs) else f"differs by {float((ours - theirs).abs().max()):.3g}"
 
-    ours, theirs = both(x1, x2, base_w)
-    try:
-        if _sign(ours, theirs) in (0, 1):
-            return module
-    except ValueError:
-        pass
-    flips_weighted, flips_fixed, blocks1, blocks2 = [], [], _input_blocks(module.irreps_in1), _input_blocks(
-        module.irreps_in2
-    )
-    try:
-        for k, block in _weight_blocks(module):  # one weighted path at a time
-            w = torch.zeros_like(base_w)
-            w[..., block] = base_w[..., block]
-            if _sign(*both(x1, x2, w)) == -1:
-                flips_weighted.append(k)
-        zero_w = torch.zeros_like(base_w)
-        for k, ins in enumerate(module.instructions):  # unweighted paths: isolate them by their inputs
-            if ins.has_weight:
-                continue
-            if square:
-                raise ValueError("an unweighted path of a TensorSquare cannot be isolated")
-            a, b = torch.zeros_like(x1), torch.zeros_like(x2)
-            a[..., blocks1[ins.i_in1]] = x1[..., blocks1[ins.i_in1]]
-            b[..., blocks2[ins.i_in2]] = x2[..., blocks2[ins.i_in2]]
-            if _sign(*both(a, b, zero_w)) == -1:
-                flips_fixed.append(k)
-    except ValueError as error:
-        raise ValueError(f"the pickled e3nn {what} does not compute what e3torch's rebuilt one does: {error}") from None
-    if flips_fixed or (flips_weighted and not internal):
-        bad = sorted(flips_fixed + (flips_weighted if not internal else []))
-        raise ValueError(
-            f"the pickled e3nn {what} uses Wigner 3j coefficients of the other sign (as e3nn 0.4 did) on paths "
-            f"{[tuple(module.instructions[k][:3]) for k in bad]}, which e3torch cannot absorb "
-            f"({'no weights' if flips_fixed else 'external weights'}); rebuild it and load its state_dict instead"
-        )
-    with torch.no_grad():
-        for k, block in _weight_blocks(module):
-            if k in flips_weighted:
-                module.weight[..., block] *= -1
-    with torch.no_grad():
-        ours, theirs = forward(module, x1, x2, module.weight.detach()), generated(x1, x2, base_w)
-    if _sign(ours, theirs) not in (0, 1):  # pragma: no cover - paths interfere: cannot happen for distinct blocks
-        raise ValueError(f"the pickled e3nn {what} could not be aligned with e3torch's rebuilt one")
-    return module
+    whole = differ(x1, x2, base_w)
+    if whole is None:
+        return []
+
+    def name(k: int) -> str:
+        ins = module.instructions[k]
+        mul_irs = [irreps[i] for irreps, i in zip((module.irreps_in1, module.irreps_in2), (ins.i_in1, ins.i_in2))]
+        out = module.irreps_out[ins.i_out]
+        return f"{tuple(ins[:3])} {mul_irs[0]} x {mul_irs[1]} -> {out}"
+
+    found = []
+    for k, block in _weight_blocks(module):  # one weighted path at a time
+        w = torch.zeros_like(base_w)
+        w[..., block] = base_w[..., block]
+        why = differ(x1, x2, w)
+        if why is not None:
+            found.append(f"{name(k)}: {why}")
+    blocks1, blocks2 = _input_blocks(module.irreps_in1), _input_blocks(module.irreps_in2)
+    zero_w = torch.zeros_like(base_w)
+    for k, ins in enumerate(module.instructions):  # unweighted paths: isolate them by their inputs
+        if ins.has_weight or square:
+            continue
+        a, b = torch.zeros_like(x1), torch.zeros_like(x2)
+        a[..., blocks1[ins.i_in1]] = x1[..., blocks1[ins.i_in1]]
+        b[..., blocks2[ins.i_in2]] = x2[..., blocks2[ins.i_in2]]
+        why = differ(a, b, zero_w)
+        if why is not None:
+            found.append(f"{name(k)}: {why}")
+    return found or [f"the whole output: {whole}"]
