@@ -70,6 +70,7 @@ def test_parity_with_e3nn(irreps: str, kw: dict) -> None:
 @pytest.mark.parametrize("kw", [{}, {"affine": False}, {"normalization": "norm"}, {"include_bias": False}])
 def test_fast_train_path_gradgrad(kw: dict) -> None:
     bn = nn.BatchNorm("2x0e + 1o + 2e + 0o", **kw).to(DT)
+    bn._use_kernels = False  # the pure-torch path (the fused kernels: test_batchnorm_kernel.py)
     with torch.no_grad():
         for p in bn.parameters():
             p.normal_()
@@ -82,6 +83,7 @@ def test_fast_train_path_gradgrad(kw: dict) -> None:
 def test_fast_train_path_matches_generic_path() -> None:
     # reduce="max" takes the generic (autograd) path; with one sample per batch row both reductions agree
     a, b = nn.BatchNorm("3x0e + 2x1o", reduce="mean").to(DT), nn.BatchNorm("3x0e + 2x1o", reduce="max").to(DT)
+    a._use_kernels = False
     x = torch.randn(9, 1, 9, dtype=DT, requires_grad=True)
     ya, yb = a(x), b(x)
     torch.testing.assert_close(ya, yb, atol=1e-12, rtol=0)
@@ -170,6 +172,7 @@ def test_chunked_reductions_match_e3nn(monkeypatch: pytest.MonkeyPatch) -> None:
     # dim 1000, one thread: the reductions run by chunks of 256 rows (4 chunks for 1000 rows)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     theirs, ours = _pair("300x0e + 100x1o + 80x2e", {})
+    ours._use_kernels = False
     x = (torch.randn(1000, 1000, dtype=DT) * 2 + 3).requires_grad_()
     y_ours, y_theirs = ours(x), theirs(x)
     torch.testing.assert_close(y_ours, y_theirs, atol=1e-10, rtol=0)

@@ -5,8 +5,14 @@ the sample for instance normalization); ``0e`` scalars are centred first. The no
 invariant under rotations, so the layer is equivariant. Numbers, parameters, buffers and repr are those of
 e3nn 0.6.0.
 
-Execution plan: e3nn loops over the terms of ``irreps`` in Python. Here the statistics of all components come
-from one ``var_mean`` over the batch; a per-component second moment (centred for scalars) is reduced to one
+Execution plan: e3nn loops over the terms of ``irreps`` in Python. Here, for CPU float32/float64 inputs and when
+the C++ kernels of the ``"batchnorm"`` family are available, training (``reduce="mean"``, no ``instance``) and eval
+call the fused operator of :mod:`e3torch._kernels._batchnorm_ops`: one pass reduces per-thread column sums into the
+batch statistics, a second writes the output once; its backward is two passes as well. The running statistics
+are then updated from the returned batch statistics with a few channel-sized ops. ``reduce="max"`` (training)
+and ``instance=True`` stay on the pure-torch path below, which is also the fallback and the tests' oracle.
+
+Pure-torch path: the statistics of all components come from one ``var_mean`` over the batch; a per-component second moment (centred for scalars) is reduced to one
 number per irrep copy with a few ops per distinct ``l``; the output is one ``addcmul`` (``x * scale + shift``)
 with per-component scale and shift vectors. Only ``reduce="max"`` needs per-sample norms (one square and a few
 ops per ``l``).
@@ -20,6 +26,8 @@ from collections.abc import Callable
 
 import torch
 
+from e3torch import _kernels
+from e3torch._kernels import _batchnorm_ops
 from e3torch.o3._irreps import Irrep, Irreps
 
 __all__ = ["BatchNorm"]
@@ -295,6 +303,25 @@ class BatchNorm(torch.nn.Module):
         indices = [torch.tensor(g.index or (), **long) for g in self.plan.groups]
         for k, index in enumerate(indices):
             self.register_buffer(f"_group_index_{k}", index, persistent=False)
+        # the fused kernels: training with reduce="mean" and eval, without instance normalization
+        self._use_kernels = not instance and _kernels.kernels_available("batchnorm")
+
+    def __setstate__(self, state: dict) -> None:
+        # A module unpickled in another process loads (or, without a compiler, gives up) the kernels there.
+        super().__setstate__(state)
+        if self.__dict__.get("_use_kernels") and not _kernels.kernels_available("batchnorm"):
+            self._use_kernels = False
+
+    def _kernel_ok(self, x: torch.Tensor) -> bool:
+        """Whether the fused operator takes ``x``: kernels built, CPU, float32/float64, one dtype throughout."""
+        if not self._use_kernels or x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+            return False
+        if self.training and (self.reduce != "mean" or x.shape[0] == 0):
+            return False
+        tensors = [self.weight, getattr(self, "bias", None)]
+        if not self.training:
+            tensors += [self.running_mean, self.running_var]
+        return all(t is None or (t.dtype == x.dtype and t.device.type == "cpu") for t in tensors)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__} ({self.irreps}, eps={self.eps}, momentum={self.momentum})"
@@ -325,10 +352,23 @@ class BatchNorm(torch.nn.Module):
                 f"expected input of shape (batch, ..., {plan.dim}) (irreps {self.irreps}), "
                 f"got shape {tuple(input.shape)}"
             )
-        x = input.reshape(input.shape[0], -1, plan.dim)  # (B, S, D)
         has_scalars = len(plan.scalar_cols) > 0
         bias = getattr(self, "bias", None)
         bias = bias if has_scalars else None
+        if self._kernel_ok(input):
+            out, mean_s, field = _batchnorm_ops.batch_norm(
+                input.reshape(-1, plan.dim), self.weight, bias, self.running_mean, self.running_var,
+                self._comp_channel, self._scalar_cols, plan.num_channels, self.normalization == "component",
+                self.eps, self.training,
+            )  # fmt: skip
+            if self.training:
+                with torch.no_grad():
+                    m = self.momentum
+                    if has_scalars:
+                        self.running_mean.mul_(1 - m).add_(mean_s, alpha=m)
+                    self.running_var.mul_(1 - m).add_(field, alpha=m)
+            return out.reshape(input.shape)
+        x = input.reshape(input.shape[0], -1, plan.dim)  # (B, S, D)
         if self.training and not self.instance and self.reduce == "mean":
             bias = getattr(self, "bias", None) if has_scalars else None
             out, mean_s, field = _BatchNormTrain.apply(x.reshape(-1, plan.dim), self.weight, bias, self)
