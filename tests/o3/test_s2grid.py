@@ -71,6 +71,27 @@ def test_quadrature_weights_float32():
     torch.testing.assert_close(_s2grid._quadrature_weights(4, dtype=torch.float32), ref)
 
 
+@pytest.mark.parametrize("res_beta", [2, 4, 10, 100, 202])
+def test_beta_weights_are_fejers_first_rule(res_beta):
+    # Fejer's first rule on the midpoints t_i = pi (i + 1/2) / n (an independent formula for the same weights)
+    n = res_beta
+    t = [(i + 0.5) * math.pi / n for i in range(n)]
+    fejer = [2 / n * (1 - 2 * sum(math.cos(2 * j * ti) / (4 * j * j - 1) for j in range(1, n // 2 + 1))) for ti in t]
+    w = _s2grid._beta_weights(res_beta, dtype=F64)
+    close(w, torch.tensor(fejer, dtype=F64), atol=1e-14)
+    assert torch.equal(_s2grid._quadrature_weights(n // 2, dtype=F64), w / (2 * n**2))  # the same, e3nn's scaling
+    assert _s2grid._beta_weights(res_beta, dtype=torch.float32).dtype == torch.float32
+
+
+def test_grid_points_are_the_modules_grid():
+    for rb, ra in [(4, 5), (10, 9), (12, 15)]:
+        for dtype in (F64, torch.float32):
+            points = _s2grid._grid_points(rb, ra, dtype=dtype)
+            assert points.dtype == dtype and points.shape == (rb, ra, 3)
+            grid = o3.ToS2Grid(None, (rb, ra), dtype=F64).grid.to(dtype)
+            assert torch.equal(points, grid)
+
+
 def test_quadrature_integrates_the_sphere():
     # the weights (times 4 pi res_beta^2 / res_alpha over the alpha grid) integrate the harmonics exactly
     lmax, rb, ra = 6, 14, 13

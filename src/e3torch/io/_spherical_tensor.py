@@ -9,7 +9,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 import torch
 
 from e3torch.o3._irreps import Irreps
-from e3torch.o3._rotation import angles_to_xyz
+from e3torch.o3._s2grid import _beta_weights, _grid_points
 from e3torch.o3._spherical_harmonics import spherical_harmonics
 
 __all__ = ["SphericalTensor"]
@@ -38,29 +38,21 @@ def grid_resolution(lmax: int, res: _Res) -> Tuple[int, int]:
     return res_beta, res_alpha
 
 
-def s2_grid_points(
-    res_beta: int, res_alpha: int, dtype: Optional[torch.dtype] = None, device: Optional[torch.device] = None
-) -> torch.Tensor:
-    """Points ``(res_beta, res_alpha, 3)`` at beta = pi (i + 1/2) / res_beta, alpha = 2 pi j / res_alpha."""
-    beta = (torch.arange(res_beta, dtype=torch.float64) + 0.5) / res_beta * math.pi
-    alpha = torch.arange(res_alpha, dtype=torch.float64) / res_alpha * 2 * math.pi
-    return angles_to_xyz(alpha[None, :], beta[:, None]).to(dtype=dtype, device=device)
-
-
-def _fejer_weights(n: int) -> List[float]:
-    """Fejer's first rule on the midpoints beta_i = pi (i + 1/2) / n, for the integral of g(beta) sin(beta)."""
-    out = []
-    for i in range(n):
-        t = (i + 0.5) * math.pi / n
-        out.append(2 / n * (1 - 2 * sum(math.cos(2 * j * t) / (4 * j * j - 1) for j in range(1, n // 2 + 1))))
-    return out
-
-
 def from_grid_integral(values: torch.Tensor, sh: torch.Tensor) -> torch.Tensor:
     """Coefficients (``integral`` normalization) of ``values: (..., res_beta, res_alpha)`` by quadrature."""
     res_beta, res_alpha = values.shape[-2:]
-    w = torch.tensor(_fejer_weights(res_beta), dtype=values.dtype, device=values.device) * (2 * math.pi / res_alpha)
+    w = _beta_weights(res_beta, dtype=values.dtype, device=values.device) * (2 * math.pi / res_alpha)
     return torch.einsum("...ba,b,bai->...i", values, w, sh.to(dtype=values.dtype))
+
+
+def _shape_of(x: object) -> object:
+    """For error messages: the shape of a tensor, else the name of the type."""
+    return tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+
+
+def _check_positions(positions: torch.Tensor) -> None:
+    if not isinstance(positions, torch.Tensor) or positions.dim() < 2 or positions.shape[-1] != 3:
+        raise ValueError(f"expected positions of shape (..., N, 3), got {_shape_of(positions)}")
 
 
 class Return(NamedTuple):
@@ -177,11 +169,9 @@ class SphericalTensor(Irreps):
         tensor([-1.5000,  2.0000])
         """
         if not isinstance(vectors, torch.Tensor) or vectors.dim() != 2 or vectors.shape[1] != 3:
-            got = tuple(vectors.shape) if isinstance(vectors, torch.Tensor) else type(vectors).__name__
-            raise ValueError(f"expected vectors of shape (N, 3), got {got}")
+            raise ValueError(f"expected vectors of shape (N, 3), got {_shape_of(vectors)}")
         if values is not None and (not isinstance(values, torch.Tensor) or values.shape != vectors.shape[:1]):
-            got = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
-            raise ValueError(f"expected values of shape ({vectors.shape[0]},), got {got}")
+            raise ValueError(f"expected values of shape ({vectors.shape[0]},), got {_shape_of(values)}")
         if values is None:
             norms = vectors.norm(dim=1)
             keep = norms > 0
@@ -229,12 +219,9 @@ class SphericalTensor(Irreps):
         >>> s.sum_of_diracs(torch.randn(1, 3, 2, 3), torch.randn(2, 1, 1)).shape
         torch.Size([2, 3, 64])
         """
-        if not isinstance(positions, torch.Tensor) or positions.dim() < 2 or positions.shape[-1] != 3:
-            got = tuple(positions.shape) if isinstance(positions, torch.Tensor) else type(positions).__name__
-            raise ValueError(f"expected positions of shape (..., N, 3), got {got}")
+        _check_positions(positions)
         if not isinstance(values, torch.Tensor) or values.dim() < 1:
-            got = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
-            raise ValueError(f"expected values of shape (..., N), got {got}")
+            raise ValueError(f"expected values of shape (..., N), got {_shape_of(values)}")
         y = self._sh(positions)  # (..., N, dim)
         return (y * values[..., None]).sum(-2) * (4 * math.pi / (self.lmax + 1) ** 2)
 
@@ -266,14 +253,11 @@ class SphericalTensor(Irreps):
         tensor([[0, 0, 0, 3, 0, 0, 0, 0, 0],
                 [0, 0, 3, 0, 0, 0, 0, 0, 0]])
         """
-        if not isinstance(positions, torch.Tensor) or positions.dim() < 2 or positions.shape[-1] != 3:
-            got = tuple(positions.shape) if isinstance(positions, torch.Tensor) else type(positions).__name__
-            raise ValueError(f"expected positions of shape (..., N, 3), got {got}")
+        _check_positions(positions)
         if not isinstance(values, torch.Tensor) or values.shape != positions.shape[:-1]:
-            got = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
-            raise ValueError(f"expected values of shape {tuple(positions.shape[:-1])}, got {got}")
+            raise ValueError(f"expected values of shape {tuple(positions.shape[:-1])}, got {_shape_of(values)}")
         res_beta, res_alpha = grid_resolution(self.lmax, res)
-        grid = s2_grid_points(res_beta, res_alpha, dtype=positions.dtype, device=positions.device)
+        grid = _grid_points(res_beta, res_alpha, dtype=positions.dtype, device=positions.device)
         batch = positions.shape[:-2]
         if positions.shape[-2] == 0:
             return positions.new_zeros(batch + (self.dim,))
@@ -335,8 +319,7 @@ class SphericalTensor(Irreps):
         """
         self._check_signal(signal)
         if not isinstance(r, torch.Tensor) or r.dim() == 0 or r.shape[-1] != 3:
-            got = tuple(r.shape) if isinstance(r, torch.Tensor) else type(r).__name__
-            raise ValueError(f"expected r of shape (..., 3), got {got}")
+            raise ValueError(f"expected r of shape (..., 3), got {_shape_of(r)}")
         y = self._sh(r)
         out = signal.reshape(-1, self.dim) @ y.reshape(-1, self.dim).T
         return out.reshape(signal.shape[:-1] + r.shape[:-1])
@@ -374,7 +357,7 @@ class SphericalTensor(Irreps):
         self._check_signal(signal)
         scale = self._grid_scale(normalization, signal)
         res_beta, res_alpha = grid_resolution(self.lmax, res)
-        grid = s2_grid_points(res_beta, res_alpha, dtype=signal.dtype, device=signal.device)
+        grid = _grid_points(res_beta, res_alpha, dtype=signal.dtype, device=signal.device)
         y = self._sh(grid) * scale
         values = signal.reshape(-1, self.dim) @ y.reshape(-1, self.dim).T
         return Return(grid, values.reshape(signal.shape[:-1] + (res_beta, res_alpha)))

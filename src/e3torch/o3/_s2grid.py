@@ -123,26 +123,69 @@ def spherical_harmonics_s2_grid(
     return betas.to(dtype), alphas.to(dtype), shb.to(dtype), sha.to(dtype)
 
 
+def _beta_weights(
+    res_beta: int, dtype: torch.dtype | None = None, device: torch.device | None = None
+) -> torch.Tensor:
+    r"""The quadrature weights ``(res_beta,)`` of :math:`\int_0^\pi g(\beta) \sin\beta \, d\beta` on the grid's betas.
+
+    Those of Kostelec and Rockmore for ``res_beta = 2 b`` points (equal to Fejer's first rule on these midpoints):
+
+    .. math:: w_j = \frac{2}{b} \sin\frac{\pi (2j+1)}{4b} \sum_{k=0}^{b-1} \frac{1}{2k+1}
+              \sin\frac{(2j+1)(2k+1)\pi}{4b}
+
+    exact for polynomials in :math:`\cos\beta` of degree below ``res_beta``; they sum to 2. Times the uniform
+    ``2 pi / res_alpha`` in alpha, they integrate band-limited functions on the whole grid.
+
+    Parameters
+    ----------
+    res_beta : int
+        Even (an odd one gives e3nn's weights for a half-integer ``b``).
+    dtype : torch.dtype, optional
+    device : torch.device, optional
+
+    Examples
+    --------
+    >>> w = _beta_weights(10, dtype=torch.float64)
+    >>> betas, _ = s2_grid(10, 1, dtype=torch.float64)
+    >>> w.shape, round(w.sum().item(), 12), round((w * betas.cos() ** 2).sum().item(), 12)
+    (torch.Size([10]), 2.0, 0.666666666667)
+    """
+    b = res_beta / 2  # (e3nn's _quadrature_weights also takes half-integers b)
+    j = torch.arange(2 * b, dtype=torch.float64, device=device)
+    k = torch.arange(b, dtype=torch.float64, device=device)
+    terms = torch.sin((2 * j[:, None] + 1) * (2 * k + 1) * math.pi / (4 * b)) / (2 * k + 1)
+    w = 2 / b * torch.sin(math.pi * (2 * j + 1) / (4 * b)) * terms.sum(1)
+    return w.to(_dtype(dtype))
+
+
 def _quadrature_weights(
     b: float, dtype: torch.dtype | None = None, device: torch.device | None = None
 ) -> torch.Tensor:
     r"""The quadrature weights in ``beta`` of Kostelec and Rockmore for ``2 b`` points, divided by ``2 (2b)^2``.
 
-    .. math:: w_j = \frac{2}{b} \sin\frac{\pi (2j+1)}{4b} \sum_{k=0}^{b-1} \frac{1}{2k+1}
-              \sin\frac{(2j+1)(2k+1)\pi}{4b}
-
-    (the weights ``w_j`` sum to 2, the integral of ``sin(beta)``).
+    The weights are :func:`_beta_weights` (which sum to 2, the integral of ``sin(beta)``); this scaling is e3nn's.
 
     Examples
     --------
     >>> round((_quadrature_weights(2) * 2 * 4**2).sum().item(), 6)
     2.0
     """
-    j = torch.arange(2 * b, dtype=torch.float64, device=device)
-    k = torch.arange(b, dtype=torch.float64, device=device)
-    terms = torch.sin((2 * j[:, None] + 1) * (2 * k + 1) * math.pi / (4 * b)) / (2 * k + 1)
-    w = 2 / b * torch.sin(math.pi * (2 * j + 1) / (4 * b)) * terms.sum(1)
+    w = _beta_weights(2 * b, dtype=torch.float64, device=device)
     return (w / (2 * (2 * b) ** 2)).to(_dtype(dtype))
+
+
+def _grid_points(
+    res_beta: int, res_alpha: int, dtype: torch.dtype | None = None, device: torch.device | None = None
+) -> torch.Tensor:
+    """The points ``(res_beta, res_alpha, 3)`` of the grid :func:`s2_grid` (computed in float64).
+
+    Examples
+    --------
+    >>> _grid_points(4, 5, dtype=torch.float64)[0, 0]
+    tensor([0.0000, 0.9239, 0.3827], dtype=torch.float64)
+    """
+    betas, alphas = s2_grid(res_beta, res_alpha, dtype=torch.float64, device=device)
+    return angles_to_xyz(alphas[None, :], betas[:, None]).to(_dtype(dtype))
 
 
 def _complete_lmax_res(lmax: int | None, res_beta: int | None, res_alpha: int | None) -> tuple[int, int, int]:
