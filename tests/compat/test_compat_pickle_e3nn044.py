@@ -9,6 +9,7 @@ the rebuilt module and the pickled code still differ, loading fails with a clear
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 DATA = Path(__file__).parent / "data" / "e3nn044"
 FLIPPED = {"fctp_flip", "tp_external_flip", "etp_flip"}  # have paths whose 0.4 Wigner 3j sign differs from 0.6's
+MODELS = {"mace"}  # whole client models, by _make_e3nn044_mace.py (a model and a batch, not a module and inputs)
+MODULES = sorted(p.stem for p in DATA.glob("*.pt") if p.stem not in MODELS)
 
 _LOADER = """
 import glob, json, os, sys
@@ -30,6 +33,8 @@ torch.set_default_dtype(torch.float64)
 results = {}
 for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.pt"))):
     name = os.path.basename(path)[:-3]
+    if name in sys.argv[2].split(","):
+        continue
     try:
         data = torch.load(path, weights_only=False)
         model = data["model"]
@@ -48,12 +53,16 @@ print(json.dumps(results))
 
 @pytest.fixture(scope="module")
 def loaded(py: Py) -> dict[str, Any]:
-    proc = py.run(["-c", _LOADER, str(DATA)])
+    proc = py.run(["-c", _LOADER, str(DATA), ",".join(sorted(MODELS))])
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in DATA.glob("*.pt")))
+def test_e3nn044_fixtures_present() -> None:
+    assert FLIPPED <= set(MODULES) and MODELS <= {p.stem for p in DATA.glob("*.pt")}
+
+
+@pytest.mark.parametrize("name", MODULES)
 def test_e3nn044_pickle(name: str, loaded: dict[str, Any]) -> None:
     result = loaded[name]
     assert result["ok"], result["error"]
@@ -108,3 +117,46 @@ def test_e3nn044_check_names_flipped_paths(py: Py) -> None:
     error = result["error"]
     assert error is not None and error.startswith("the pickled e3nn ElementwiseTensorProduct does not compute")
     assert "wigner_3j_convention='e3nn-0.4', nor 'e3nn'" in error and "made up: opposite sign" in error
+
+
+_MACE = """
+import json, sys
+import torch
+import e3torch.compat.install
+import e3torch.o3
+sys.path.insert(0, sys.argv[2])
+from _mace_case import evaluate
+torch.set_default_dtype(torch.float64)
+data = torch.load(sys.argv[1], weights_only=False)
+model = data["model"]
+energy, forces = evaluate(model, data["batch"])
+tps = {name: m.wigner_3j_convention for name, m in model.named_modules() if isinstance(m, e3torch.o3.TensorProduct)}
+print(json.dumps({
+    "version": data["version"],
+    "energy_err": float((energy - data["energy"]).abs().max()),
+    "forces_err": float((forces - data["forces"]).abs().max()),
+    "energy_scale": float(data["energy"].abs().max()), "forces_scale": float(data["forces"].abs().max()),
+    "modules": sorted({type(m).__module__.split(".")[0] for m in model.modules()}),
+    "conventions": tps,
+}))
+"""
+
+
+def test_e3nn044_mace_pickle(py: Py, record_property: Any) -> None:
+    """A MACE model pickled whole under e3nn 0.4.4 (flipped paths with external weights) loads without e3nn.
+
+    Its energies and forces on the pickled batch match the ones e3nn 0.4.4 computed, to float64 round-off.
+    """
+    if importlib.util.find_spec("mace") is None:
+        pytest.skip("mace-torch is not installed (pip install --no-deps mace-torch)")
+    proc = py.run(["-c", _MACE, str(DATA / "mace.pt"), str(Path(__file__).parent)])
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["version"] == "0.4.4"
+    assert "e3nn" not in result["modules"] and "e3torch" in result["modules"]
+    assert result["conventions"] and set(result["conventions"].values()) == {"e3nn-0.4"}, result["conventions"]
+    record_property("mace_e3nn044_energy_max_abs_diff", result["energy_err"])
+    record_property("mace_e3nn044_forces_max_abs_diff", result["forces_err"])
+    print(f"\nmace e3nn 0.4.4 pickle: energy diff {result['energy_err']:.3g}, forces diff {result['forces_err']:.3g}")
+    assert result["energy_err"] <= 1e-10 * max(1.0, result["energy_scale"]), result
+    assert result["forces_err"] <= 1e-10 * max(1.0, result["forces_scale"]), result
