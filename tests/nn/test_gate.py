@@ -1,6 +1,8 @@
-"""nn.Gate: parity with e3nn 0.6.0 (layout, outputs, gradients, state_dict, reprs), both execution paths,
-equivariance,
-errors, torch.compile."""
+"""nn.Gate: parity with e3nn 0.6.0 (layout, outputs, gradients, state_dict, reprs), every execution path (the
+fused kernels, and the pure-torch plan with and without autograd), equivariance, errors, torch.compile.
+
+The kernels themselves (every activation code, double backward, export, fallbacks) are tested in
+``test_gate_kernel.py``."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 import torch
 
 from e3torch import nn
+from e3torch._kernels import kernels_available
 from e3torch.util.test import assert_equivariant
 
 DT = torch.float64
@@ -35,9 +38,19 @@ CASES = [
 ]
 
 
+def _gate(args: tuple, backend: str) -> nn.Gate:
+    gate = nn.Gate(*args)
+    if backend == "torch":
+        gate._use_kernels = False
+    elif not kernels_available("gate"):
+        pytest.skip("the gate kernels are unavailable here")
+    return gate
+
+
+@pytest.mark.parametrize("backend", ["cpp", "torch"])
 @pytest.mark.parametrize("args", CASES)
-def test_parity_with_e3nn(args: tuple) -> None:
-    theirs, ours = e3nn.nn.Gate(*args), nn.Gate(*args)
+def test_parity_with_e3nn(args: tuple, backend: str) -> None:
+    theirs, ours = e3nn.nn.Gate(*args), _gate(args, backend)
     assert repr(ours) == repr(theirs)
     assert (ours.irreps_in, ours.irreps_out) == (theirs.irreps_in, theirs.irreps_out)
     assert (ours.irreps_scalars, ours.irreps_gates, ours.irreps_gated) == (
@@ -59,7 +72,7 @@ def test_parity_with_e3nn(args: tuple) -> None:
     y_theirs = theirs(x)
     y_ours = ours(x)
     torch.testing.assert_close(y_ours, y_theirs, atol=1e-10, rtol=0)
-    with torch.no_grad():  # the second execution path (written in place, no concatenation)
+    with torch.no_grad():  # without autograd (the pure-torch plan writes in place, no concatenation)
         torch.testing.assert_close(ours(x), y_theirs.detach(), atol=1e-10, rtol=0)
     if y_ours.numel() and y_ours.requires_grad:
         g = torch.randn_like(y_ours)
@@ -74,20 +87,23 @@ def test_seed_example() -> None:
     assert gate(torch.randn(1, 5)).shape == (1, 4)
 
 
-def test_equivariance() -> None:
-    gate = nn.Gate("3x0e+2x0o", [silu, tanh], "2x0e+2x0o", [sig, tanh], "1o+1e+2e+2o")
+@pytest.mark.parametrize("backend", ["cpp", "torch"])
+def test_equivariance(backend: str) -> None:
+    gate = _gate(("3x0e+2x0o", [silu, tanh], "2x0e+2x0o", [sig, tanh], "1o+1e+2e+2o"), backend)
     assert_equivariant(gate, [torch.randn(5, gate.irreps_in.dim, dtype=DT)])
 
 
-def test_gradcheck() -> None:
-    gate = nn.Gate("2x0e", [silu], "2x0e+1x0o", [sig, tanh], "1o+2e+1o")
+@pytest.mark.parametrize("backend", ["cpp", "torch"])
+def test_gradcheck(backend: str) -> None:
+    gate = _gate(("2x0e", [silu], "2x0e+1x0o", [sig, tanh], "1o+2e+1o"), backend)
     x = torch.randn(3, gate.irreps_in.dim, dtype=DT, requires_grad=True)
     torch.autograd.gradcheck(gate, (x,))
     torch.autograd.gradgradcheck(gate, (x,))
 
 
-def test_batch_shapes() -> None:
-    gate = nn.Gate("2x0e", [tanh], "2x0e", [sig], "2x1o")
+@pytest.mark.parametrize("backend", ["cpp", "torch"])
+def test_batch_shapes(backend: str) -> None:
+    gate = _gate(("2x0e", [tanh], "2x0e", [sig], "2x1o"), backend)
     assert gate(torch.randn(3, 2, 10)).shape == (3, 2, 8)
     assert gate(torch.randn(10)).shape == (8,)
     assert gate(torch.randn(0, 10)).shape == (0, 8)
@@ -143,8 +159,9 @@ def test_forward_errors() -> None:
         nn.Gate("2x0e", tanh, "2x0e", [sig], "2x1o")
 
 
-def test_compile_fullgraph() -> None:
-    gate = nn.Gate("4x0e", [silu], "2x0e", [sig], "1o+2e")
+@pytest.mark.parametrize("backend", ["cpp", "torch"])
+def test_compile_fullgraph(backend: str) -> None:
+    gate = _gate(("4x0e", [silu], "2x0e", [sig], "1o+2e"), backend)
     x = torch.randn(6, gate.irreps_in.dim, requires_grad=True)
     compiled = torch.compile(gate, fullgraph=True, dynamic=False)
     torch.testing.assert_close(compiled(x), gate(x), atol=1e-5, rtol=1e-5)
@@ -154,7 +171,7 @@ def test_chunked_no_grad_path(monkeypatch: pytest.MonkeyPatch) -> None:
     # input dim 1100, one thread: without autograd the rows are processed by chunks of 256 (4 for 1000 rows)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     args = ("200x0e", [silu], "100x0e + 100x0o", [sig, tanh], "100x1o + 50x2e + 50x1e")
-    theirs, ours = e3nn.nn.Gate(*args), nn.Gate(*args)
+    theirs, ours = e3nn.nn.Gate(*args), _gate(args, "torch")
     assert ours.irreps_in.dim == 1100
     x = torch.randn(1000, 1100, dtype=DT)
     with torch.no_grad():
@@ -175,6 +192,7 @@ class _ScaledTanh(torch.nn.Module):
 def test_activation_with_parameters_gets_gradients() -> None:
     act = _ScaledTanh()
     gate = nn.Gate("3x0e", [act], "2x0e", [sig], "1o+1e")
+    assert gate.backend == "torch"  # an activation the kernels do not know
     assert any(p is act.a for p in gate.parameters())
     y = gate(torch.randn(4, gate.irreps_in.dim))  # the input does not require grad, the activation does
     (g,) = torch.autograd.grad(y.sum(), act.a)

@@ -5,7 +5,12 @@ concatenated, then sorted (stably) by irrep and simplified. The output is the ac
 every gated irrep copy multiplied by its activated gate; gating by an odd gate flips the parity of the gated
 irrep.
 
-Execution plan (computed once): the input is split once into contiguous segments; each run of scalars (or
+Execution: when every activation is one the fused C++ kernels know (:mod:`e3torch._kernels._gate_ops`: silu,
+sigmoid, tanh, relu, gelu, abs, softplus, identity, through e3nn's normalization) and the input is a CPU float32
+or float64 tensor, one operator reads the input once and writes the output once (its backward is one pass as
+well). Otherwise, the pure-torch plan below runs (it is also the oracle of the kernels' tests).
+
+Pure-torch plan (computed once): the input is split once into contiguous segments; each run of scalars (or
 gates) sharing one function is activated in one call; the activated gates are expanded to the gated layout by
 one ``index_select`` with a precomputed index and all gated irreps are multiplied at once (a broadcast per
 block of size ``2l+1`` would run a tiny inner loop, three times slower); the output is concatenated once
@@ -21,6 +26,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from e3torch import _kernels
+from e3torch._kernels import _gate_ops
 from e3torch.nn._activation import Activation, split_scale
 from e3torch.o3._irreps import Irrep, Irreps
 from e3torch.o3._norm import _TensorProductState
@@ -28,6 +35,7 @@ from e3torch.o3._norm import _TensorProductState
 __all__ = ["Gate"]
 
 Act = Callable[[torch.Tensor], torch.Tensor]
+_KERNEL_DTYPES = (torch.float32, torch.float64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,6 +238,37 @@ class Gate(torch.nn.Module):
         self.register_buffer(
             "gate_index", torch.tensor(self.plan.gate_index, dtype=torch.long), persistent=False
         )
+        plan = self.plan
+        layout = None
+        if self.irreps_in.dim > 0:
+            layout = _gate_ops.encode(
+                plan.sizes,
+                [(i, None if a < 0 else self.act_scalars.acts[a]) for i, a in plan.scalars],
+                [(i, None if a < 0 else self.act_gates.acts[a]) for i, a in plan.gates],
+                plan.gated,
+                plan.gate_index,
+            )
+        # the fused kernels' plan (integers and float64 constants, not buffers: exact under .to()), or None
+        self._kernel_plan = None if layout is None else (layout.table(), list(layout.scales))
+        self._dims = (self.irreps_in.dim, self.irreps_out.dim)
+        self._use_kernels = layout is not None and _kernels.kernels_available("gate")
+
+    def __setstate__(self, state: dict) -> None:
+        # unpickled in another process: load (or, without a compiler, give up) the kernels there
+        super().__setstate__(state)
+        if self.__dict__.get("_use_kernels") and not _kernels.kernels_available("gate"):
+            self._use_kernels = False
+
+    @property
+    def backend(self) -> str:
+        """``"cpp"`` when CPU float32/float64 inputs run through the fused kernels, else ``"torch"``.
+
+        Examples
+        --------
+        >>> Gate("2x0e", [torch.tanh], "1x0e", [lambda x: x.sigmoid()], "1x1o").backend  # unknown callable
+        'torch'
+        """
+        return "cpp" if self._use_kernels else "torch"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__} ({self.irreps_in} -> {self.irreps_out})"
@@ -259,6 +298,14 @@ class Gate(torch.nn.Module):
                 f"expected input with last dimension {self.irreps_in.dim} (irreps {self.irreps_in}), "
                 f"got shape {tuple(features.shape)}"
             )
+        if self._use_kernels and features.device.type == "cpu" and features.dtype in _KERNEL_DTYPES:
+            (tab, scales), (d_in, d_out) = self._kernel_plan, self._dims
+            y = _gate_ops.gate(features.reshape(-1, d_in), tab, scales, d_out)
+            return y.reshape(features.shape[:-1] + (d_out,))
+        return self._forward_torch(features)
+
+    def _forward_torch(self, features: torch.Tensor) -> torch.Tensor:
+        """The pure-torch path (the fallback, and the kernels' oracle)."""
         trainable = any(p.requires_grad for p in self.parameters())  # e.g. an activation with parameters
         if torch.is_grad_enabled() and (features.requires_grad or trainable):
             outs = self._pieces(features)
