@@ -35,7 +35,9 @@ def main(lmax: int) -> None:
                 s = 1 if float((theirs * ours).sum()) > 0 else -1
                 err = float((theirs - s * ours).abs().max())
                 if err > 1e-12:
-                    raise RuntimeError(f"({l1}, {l2}, {l3}): e3nn 0.4.4 differs by more than a sign ({err:.3g})")
+                    raise RuntimeError(
+                        f"({l1}, {l2}, {l3}): e3nn 0.4.4 differs by more than a sign ({err:.3g})"
+                    )
                 worst = max(worst, err)
                 signs[f"{l1},{l2},{l3}"] = s
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "e3nn044")

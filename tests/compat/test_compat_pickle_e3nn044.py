@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from conftest import Py
 
 DATA = Path(__file__).parent / "data" / "e3nn044"
-FLIPPED = {"fctp_flip", "tp_external_flip", "etp_flip"}  # have paths whose 0.4 Wigner 3j sign differs from 0.6's
-MODELS = {"mace"}  # whole client models, by _make_e3nn044_mace.py (a model and a batch, not a module and inputs)
+#: modules with paths whose 0.4 Wigner 3j sign differs from 0.6's
+FLIPPED = {"fctp_flip", "tp_external_flip", "etp_flip"}
+#: whole client models, by _make_e3nn044_mace.py (a model and a batch, not a module and its inputs)
+MODELS = {"mace"}
 MODULES = sorted(p.stem for p in DATA.glob("*.pt") if p.stem not in MODELS)
 
 _LOADER = """
@@ -115,7 +117,9 @@ def test_e3nn044_check_names_flipped_paths(py: Py) -> None:
         assert all(d.endswith("opposite sign") for d in result[name]["default"]), result[name]
     assert "1x2e -> 1x2e" in " ".join(result["tp_external_flip"]["default"])
     error = result["error"]
-    assert error is not None and error.startswith("the pickled e3nn ElementwiseTensorProduct does not compute")
+    assert error is not None and error.startswith(
+        "the pickled e3nn ElementwiseTensorProduct does not compute"
+    )
     assert "wigner_3j_convention='e3nn-0.4', nor 'e3nn'" in error and "made up: opposite sign" in error
 
 
@@ -154,9 +158,11 @@ def test_e3nn044_mace_pickle(py: Py, record_property: Any) -> None:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["version"] == "0.4.4"
     assert "e3nn" not in result["modules"] and "e3torch" in result["modules"]
-    assert result["conventions"] and set(result["conventions"].values()) == {"e3nn-0.4"}, result["conventions"]
+    conventions = result["conventions"]
+    assert conventions and set(conventions.values()) == {"e3nn-0.4"}, conventions
     record_property("mace_e3nn044_energy_max_abs_diff", result["energy_err"])
     record_property("mace_e3nn044_forces_max_abs_diff", result["forces_err"])
-    print(f"\nmace e3nn 0.4.4 pickle: energy diff {result['energy_err']:.3g}, forces diff {result['forces_err']:.3g}")
+    energy_err, forces_err = result["energy_err"], result["forces_err"]
+    print(f"\nmace e3nn 0.4.4 pickle: energy diff {energy_err:.3g}, forces diff {forces_err:.3g}")
     assert result["energy_err"] <= 1e-10 * max(1.0, result["energy_scale"]), result
     assert result["forces_err"] <= 1e-10 * max(1.0, result["forces_scale"]), result

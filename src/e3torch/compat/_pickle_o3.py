@@ -28,7 +28,9 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-def _first(candidates: Iterator[Callable[[], torch.nn.Module]], accept: Callable[[torch.nn.Module], bool]) -> Any:
+def _first(
+    candidates: Iterator[Callable[[], torch.nn.Module]], accept: Callable[[torch.nn.Module], bool]
+) -> Any:
     """The first module built by ``candidates`` that ``accept`` s (``None`` if none)."""
     for make in candidates:
         try:
@@ -51,12 +53,16 @@ _LINEAR_ATTRS = attrs(
 def _linear_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
     irreps_out = state["irreps_out"]
     instructions = [(int(i.i_in), int(i.i_out)) for i in state["instructions"] if i.i_in != -1]
-    biases = [any(i.i_in == -1 and i.i_out == k for i in state["instructions"]) for k in range(len(irreps_out))]
+    biases = [
+        any(i.i_in == -1 and i.i_out == k for i in state["instructions"]) for k in range(len(irreps_out))
+    ]
     weight = state["_parameters"].get("weight", state["_buffers"].get("weight"))
     f_in = f_out = None
     if weight is not None and state["internal_weights"] and weight.dim() == 3:
         f_in, f_out = int(weight.shape[0]), int(weight.shape[1])
-    want = [(int(i.i_in), int(i.i_out), tuple(i.path_shape), float(i.path_weight)) for i in state["instructions"]]
+    want = [
+        (int(i.i_in), int(i.i_out), tuple(i.path_shape), float(i.path_weight)) for i in state["instructions"]
+    ]
 
     def same(m: torch.nn.Module) -> bool:
         got = [(int(i.i_in), int(i.i_out), tuple(i.path_shape), float(i.path_weight)) for i in m.instructions]
@@ -67,8 +73,14 @@ def _linear_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
     def candidates() -> Iterator[Callable[[], torch.nn.Module]]:
         for norm in ("element", "path"):
             yield lambda norm=norm: cls(
-                state["irreps_in"], irreps_out, f_in=f_in, f_out=f_out, internal_weights=state["internal_weights"],
-                shared_weights=state["shared_weights"], instructions=instructions, biases=biases,
+                state["irreps_in"],
+                irreps_out,
+                f_in=f_in,
+                f_out=f_out,
+                internal_weights=state["internal_weights"],
+                shared_weights=state["shared_weights"],
+                instructions=instructions,
+                biases=biases,
                 path_normalization=norm,
             )
 
@@ -83,7 +95,10 @@ def _linear_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
 
 register(
     Translator(
-        "e3torch.o3:Linear", _LINEAR_ATTRS, _CODEGEN | attrs("instructions irreps_in irreps_out"), _linear_build,
+        "e3torch.o3:Linear",
+        _LINEAR_ATTRS,
+        _CODEGEN | attrs("instructions irreps_in irreps_out"),
+        _linear_build,
         lambda cls: cls("1x0e+1x1o", "2x0e+1x1o", biases=True),
     )
 )
@@ -100,14 +115,22 @@ _PATH_NORMS = ("element", "path", "none")
 
 
 def _tp_key(i: Any) -> tuple[Any, ...]:
-    return (int(i.i_in1), int(i.i_in2), int(i.i_out), str(i.connection_mode), bool(i.has_weight), tuple(i.path_shape))
+    return (
+        int(i.i_in1),
+        int(i.i_in2),
+        int(i.i_out),
+        str(i.connection_mode),
+        bool(i.has_weight),
+        tuple(i.path_shape),
+    )
 
 
 def _tp_same(want: list[Any]) -> Callable[[torch.nn.Module], bool]:
     def same(m: torch.nn.Module) -> bool:
         got = list(m.instructions)
         return len(got) == len(want) and all(
-            _tp_key(a) == _tp_key(b) and _close(float(a.path_weight), float(b.path_weight)) for a, b in zip(got, want)
+            _tp_key(a) == _tp_key(b) and _close(float(a.path_weight), float(b.path_weight))
+            for a, b in zip(got, want)
         )
 
     return same
@@ -126,9 +149,14 @@ def _tp_general(state: dict[str, Any], cls: type, convention: str) -> torch.nn.M
         for i in state["instructions"]
     ]
     return e3torch.o3.TensorProduct(
-        state["irreps_in1"], state["irreps_in2"], state["irreps_out"], instructions,
-        irrep_normalization="none", path_normalization="none",
-        internal_weights=state["internal_weights"], shared_weights=state["shared_weights"],
+        state["irreps_in1"],
+        state["irreps_in2"],
+        state["irreps_out"],
+        instructions,
+        irrep_normalization="none",
+        path_normalization="none",
+        internal_weights=state["internal_weights"],
+        shared_weights=state["shared_weights"],
         wigner_3j_convention=convention,
     )
 
@@ -154,7 +182,9 @@ def _tp_builder(natural: _Natural) -> Callable[..., torch.nn.Module]:
         if module is None:  # e.g. custom in/out variances: the general product has exactly e3nn's weights
             module = _tp_general(state, cls, convention)
             if not _tp_same(want)(module):
-                raise ValueError(f"cannot rebuild the pickled e3nn {cls.__name__}: its instructions do not reproduce")
+                raise ValueError(
+                    f"cannot rebuild the pickled e3nn {cls.__name__}: its instructions do not reproduce"
+                )
         return rebuild(module, state, cls.__name__)
 
     def build(state: dict[str, Any], cls: type) -> torch.nn.Module:
@@ -183,19 +213,34 @@ def _filter(state: dict[str, Any]) -> list[Any]:
     return sorted({ir for _, ir in state["irreps_out"]})
 
 
-def _tp_natural(state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str, conv: str) -> torch.nn.Module:
+def _tp_natural(
+    state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str, conv: str
+) -> torch.nn.Module:
     instructions = [
         (i.i_in1, i.i_in2, i.i_out, i.connection_mode, i.has_weight) for i in state["instructions"]
     ]
     return cls(
-        state["irreps_in1"], state["irreps_in2"], state["irreps_out"], instructions,
-        irrep_normalization=irrep_norm, path_normalization=path_norm, **_weights(state), wigner_3j_convention=conv,
+        state["irreps_in1"],
+        state["irreps_in2"],
+        state["irreps_out"],
+        instructions,
+        irrep_normalization=irrep_norm,
+        path_normalization=path_norm,
+        **_weights(state),
+        wigner_3j_convention=conv,
     )
 
 
-def _fctp_natural(state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str, conv: str) -> torch.nn.Module:
+def _fctp_natural(
+    state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str, conv: str
+) -> torch.nn.Module:
     return cls(
-        state["irreps_in1"], state["irreps_in2"], state["irreps_out"], irrep_norm, path_norm, **_weights(state),
+        state["irreps_in1"],
+        state["irreps_in2"],
+        state["irreps_out"],
+        irrep_norm,
+        path_norm,
+        **_weights(state),
         wigner_3j_convention=conv,
     )
 
@@ -205,17 +250,29 @@ def _elementwise_natural(
 ) -> torch.nn.Module:
     if path_norm != "element":
         raise ValueError("ElementwiseTensorProduct has no path_normalization argument")
-    return cls(state["irreps_in1"], state["irreps_in2"], _filter(state), irrep_norm, wigner_3j_convention=conv)
+    return cls(
+        state["irreps_in1"], state["irreps_in2"], _filter(state), irrep_norm, wigner_3j_convention=conv
+    )
 
 
-def _square_natural(state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str, conv: str) -> torch.nn.Module:
+def _square_natural(
+    state: dict[str, Any], cls: type, irrep_norm: str, path_norm: str, conv: str
+) -> torch.nn.Module:
     irreps_in = state.get("irreps_in", state["irreps_in1"])
     if state["weight_numel"] > 0 or any(i.has_weight for i in state["instructions"]):
-        return cls(irreps_in, state["irreps_out"], irrep_normalization=irrep_norm, path_normalization=path_norm,
-                   **_weights(state), wigner_3j_convention=conv)
+        return cls(
+            irreps_in,
+            state["irreps_out"],
+            irrep_normalization=irrep_norm,
+            path_normalization=path_norm,
+            **_weights(state),
+            wigner_3j_convention=conv,
+        )
     if path_norm != "element":
         raise ValueError("an unweighted TensorSquare has no path_normalization")
-    return cls(irreps_in, filter_ir_out=_filter(state), irrep_normalization=irrep_norm, wigner_3j_convention=conv)
+    return cls(
+        irreps_in, filter_ir_out=_filter(state), irrep_normalization=irrep_norm, wigner_3j_convention=conv
+    )
 
 
 _TP_SAMPLE = ("2x0e+1x1o", "1x0e+1x1o")
@@ -230,7 +287,9 @@ for _target, _natural, _sample in [
 
 # --- spherical harmonics, norm ---
 
-_SH_ATTRS = attrs("_is_range_lmax _lmax _ls_list _prof_str irreps_in irreps_out normalization normalize sph_func")
+_SH_ATTRS = attrs(
+    "_is_range_lmax _lmax _ls_list _prof_str irreps_in irreps_out normalization normalize sph_func"
+)
 
 
 def _sh_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
@@ -240,7 +299,10 @@ def _sh_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
 
 register(
     Translator(
-        "e3torch.o3:SphericalHarmonics", _SH_ATTRS, attrs("_ls_list normalize normalization"), _sh_build,
+        "e3torch.o3:SphericalHarmonics",
+        _SH_ATTRS,
+        attrs("_ls_list normalize normalization"),
+        _sh_build,
         lambda cls: cls([0, 1], True),
     )
 )
@@ -252,8 +314,11 @@ def _sh_ab_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
 
 register(
     Translator(
-        "e3torch.o3:SphericalHarmonicsAlphaBeta", attrs("_lmax _ls_list normalization"),
-        attrs("_lmax _ls_list normalization"), _sh_ab_build, lambda cls: cls([0, 1]),
+        "e3torch.o3:SphericalHarmonicsAlphaBeta",
+        attrs("_lmax _ls_list normalization"),
+        attrs("_lmax _ls_list normalization"),
+        _sh_ab_build,
+        lambda cls: cls([0, 1]),
     )
 )
 
@@ -264,8 +329,11 @@ def _norm_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
 
 register(
     Translator(
-        "e3torch.o3:Norm", attrs("irreps_in irreps_out squared"), attrs("irreps_in irreps_out squared"),
-        _norm_build, lambda cls: cls("2x1o"),
+        "e3torch.o3:Norm",
+        attrs("irreps_in irreps_out squared"),
+        attrs("irreps_in irreps_out squared"),
+        _norm_build,
+        lambda cls: cls("2x1o"),
     )
 )
 
@@ -281,7 +349,9 @@ def _to_s2_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
 
 def _shapes_match(module: torch.nn.Module, state: dict[str, Any]) -> bool:
     ours = dict(module.named_buffers())
-    return all(k not in ours or ours[k].shape == v.shape for k, v in state["_buffers"].items() if v is not None)
+    return all(
+        k not in ours or ours[k].shape == v.shape for k, v in state["_buffers"].items() if v is not None
+    )
 
 
 def _from_s2_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
@@ -291,12 +361,18 @@ def _from_s2_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
     ]
     module = _first(iter(candidates), lambda m: _shapes_match(m, state))
     if module is None:
-        raise ValueError(f"cannot rebuild the pickled e3nn FromS2Grid (res={res}, lmax={lmax}): no lmax_in fits")
+        raise ValueError(
+            f"cannot rebuild the pickled e3nn FromS2Grid (res={res}, lmax={lmax}): no lmax_in fits"
+        )
     return rebuild(module, state, cls.__name__)
 
 
-register(Translator("e3torch.o3:ToS2Grid", _GRID_ATTRS, _GRID_ATTRS, _to_s2_build, lambda cls: cls(1, (4, 5))))
-register(Translator("e3torch.o3:FromS2Grid", _GRID_ATTRS, _GRID_ATTRS, _from_s2_build, lambda cls: cls((4, 5), 1)))
+register(
+    Translator("e3torch.o3:ToS2Grid", _GRID_ATTRS, _GRID_ATTRS, _to_s2_build, lambda cls: cls(1, (4, 5)))
+)
+register(
+    Translator("e3torch.o3:FromS2Grid", _GRID_ATTRS, _GRID_ATTRS, _from_s2_build, lambda cls: cls((4, 5), 1))
+)
 
 
 def _so3_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
@@ -311,8 +387,11 @@ def _so3_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
 
 register(
     Translator(
-        "e3torch.o3:SO3Grid", attrs("res_alpha res_beta res_gamma"), attrs("res_alpha res_beta res_gamma"),
-        _so3_build, lambda cls: cls(1, 4),
+        "e3torch.o3:SO3Grid",
+        attrs("res_alpha res_beta res_gamma"),
+        attrs("res_alpha res_beta res_gamma"),
+        _so3_build,
+        lambda cls: cls(1, 4),
     )
 )
 
@@ -331,8 +410,11 @@ def _rtp_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
     q = state["_buffers"]["change_of_basis"]
     letters = "".join(chr(ord("a") + k) for k in range(len(irreps_in)))
     module = cls(letters, **dict(zip(letters, irreps_in)))
-    module.plan = dataclasses.replace(module.plan, formula=f"{letters} (formula not recorded in the e3nn pickle)",
-                                      irreps_out=state["irreps_out"])
+    module.plan = dataclasses.replace(
+        module.plan,
+        formula=f"{letters} (formula not recorded in the e3nn pickle)",
+        irreps_out=state["irreps_out"],
+    )
     module.irreps_out = state["irreps_out"]
     module.register_buffer("change_of_basis", torch.zeros_like(q))
     return rebuild(module, state, "ReducedTensorProducts")
@@ -340,7 +422,10 @@ def _rtp_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
 
 register(
     Translator(
-        "e3torch.o3:ReducedTensorProducts", attrs("__codegen__ irreps_in irreps_out"),
-        _CODEGEN | attrs("irreps_in irreps_out"), _rtp_build, lambda cls: cls("ij=ji", i="1o"),
+        "e3torch.o3:ReducedTensorProducts",
+        attrs("__codegen__ irreps_in irreps_out"),
+        _CODEGEN | attrs("irreps_in irreps_out"),
+        _rtp_build,
+        lambda cls: cls("ij=ji", i="1o"),
     )
 )

@@ -135,7 +135,11 @@ def generated_differences(module: torch.nn.Module, state: dict[str, Any]) -> lis
             ours, theirs = forward(module, a, b, w), generated(a, b, w)
         if _same(ours, theirs):
             return None
-        return "opposite sign" if _same(ours, -theirs) else f"differs by {float((ours - theirs).abs().max()):.3g}"
+        return (
+            "opposite sign"
+            if _same(ours, -theirs)
+            else f"differs by {float((ours - theirs).abs().max()):.3g}"
+        )
 
     whole = differ(x1, x2, base_w)
     if whole is None:
@@ -143,7 +147,9 @@ def generated_differences(module: torch.nn.Module, state: dict[str, Any]) -> lis
 
     def name(k: int) -> str:
         ins = module.instructions[k]
-        mul_irs = [irreps[i] for irreps, i in zip((module.irreps_in1, module.irreps_in2), (ins.i_in1, ins.i_in2))]
+        mul_irs = [
+            irreps[i] for irreps, i in zip((module.irreps_in1, module.irreps_in2), (ins.i_in1, ins.i_in2))
+        ]
         out = module.irreps_out[ins.i_out]
         return f"{tuple(ins[:3])} {mul_irs[0]} x {mul_irs[1]} -> {out}"
 

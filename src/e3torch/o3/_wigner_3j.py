@@ -129,6 +129,8 @@ def _check_triangle(l1: int, l2: int, l3: int) -> None:
             f"|l1 - l2| <= l3 <= l1 + l2, got |{l1} - {l2}| = {abs(l1 - l2)} and l1 + l2 = {l1 + l2} "
             f"for l3 = {l3}"
         )
+
+
 _CPU = torch.device("cpu")
 
 
