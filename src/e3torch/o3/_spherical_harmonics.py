@@ -20,6 +20,7 @@ from typing import Any, Union
 
 import torch
 
+from e3torch._compiler import assume_constant_result
 from e3torch.o3._irreps import Irrep, Irreps
 from e3torch.o3._legendre import _check_degree
 from e3torch.o3._sh_kernel import kernel_available, kernel_tables, sh_kernel
@@ -249,13 +250,13 @@ def spherical_harmonics(
     return sh_forward(x, weight, num_factors, dim, bool(normalize))
 
 
-@torch.compiler.assume_constant_result
+@assume_constant_result
 def _kernel_constants(ls: tuple[int, ...], normalization: str) -> tuple[tuple[float, ...], ...]:
     t = kernel_tables(ls, normalization)
     return t.a, t.b, t.diag, t.pos, t.scale
 
 
-@torch.compiler.assume_constant_result
+@assume_constant_result
 def _factor_constants(ls: tuple[int, ...], normalization: str) -> tuple[tuple[float, ...], int, int]:
     plan = make_plan(ls, normalization)
     return plan.weight, plan.num_factors, plan.dim
@@ -273,7 +274,7 @@ def _degrees(l: Any) -> tuple[int, ...]:
     return (_check_degree(l),)
 
 
-@torch.compiler.assume_constant_result
+@assume_constant_result
 def _parse_constant(l: str) -> tuple[int, ...]:
     return _parse_cached(l)
 

@@ -19,6 +19,7 @@ import math
 import numpy as np
 import torch
 
+from e3torch._compiler import assume_constant_result
 from e3torch.o3._wigner_common import ConstantCache, check_degree, fresh_copy
 from e3torch.o3._wigner_exact import real_d_half_pi_entries
 
@@ -213,12 +214,12 @@ def _wigner_D_arrays(l: int) -> tuple[np.ndarray, np.ndarray]:
 _WIGNER_D = ConstantCache(_wigner_D_arrays)
 
 
-@torch.compiler.assume_constant_result  # constants: computed outside of any graph being traced
+@assume_constant_result  # constants: computed outside of any graph being traced
 def _wigner_D_frequency_phase(l: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return _WIGNER_D.get((l,), dtype, device)[0]
 
 
-@torch.compiler.assume_constant_result
+@assume_constant_result
 def _wigner_D_coefficients(l: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return _WIGNER_D.get((l,), dtype, device)[1]
 
