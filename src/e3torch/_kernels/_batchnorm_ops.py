@@ -101,9 +101,8 @@ def reference(
 
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-    x, weight, bias, running_mean, running_var, comp_channel, scalar_cols, num_channels, component, eps, training = (
-        inputs
-    )
+    x, weight, bias, running_mean, running_var, comp_channel, scalar_cols = inputs[:7]
+    num_channels, component, eps, training = inputs[7:]
     _, mean, field = output
     if not training:
         mean, field = running_mean, running_var
@@ -127,9 +126,8 @@ def _backward(ctx: Any, g: torch.Tensor | None, *_: Any) -> tuple[torch.Tensor |
         wrt = [t for t, need in ((x, need_x), (weight, need_w)) if need]
         grads: list[torch.Tensor | None] = [None, None]
         if wrt:
-            out = reference(
-                x, weight, None, mean, field, comp_channel, scalar_cols, num_channels, component, eps, training
-            )
+            args = (mean, field, comp_channel, scalar_cols, num_channels, component, eps, training)
+            out = reference(x, weight, None, *args)
             found = iter(torch.autograd.grad(out, wrt, g, create_graph=True))
             grads = [next(found) if need else None for need in (need_x, need_w)]
         return (grads[0], grads[1], grad_b, *none)
@@ -140,7 +138,7 @@ def _backward(ctx: Any, g: torch.Tensor | None, *_: Any) -> tuple[torch.Tensor |
     return (gx if need_x else None, gw if need_w else None, gb if need_b else None, *none)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def register() -> None:
     """Register the fake (meta) implementations and the autograd formula of ``e3torch_bn::forward`` (once).
 

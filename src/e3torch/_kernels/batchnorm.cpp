@@ -112,36 +112,49 @@ inline int64_t num_blocks(int64_t n) {
   return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n / kRowGrain));
 }
 
-// Per-block column sums of (a - shift) and (a - shift)^2 (squares: when `squares`), or of b and b * (a - shift)
-// (when `b` is given), in the accumulation type; returns the two (dim,) totals.
+// Column sums of (a - shift) and (a - shift)^2, or (when `b` is given) of b and b * (a - shift): one block of
+// rows per thread, summed in T over kInner rows at a time and then into accumulators of type A (double for
+// float data), combined over the blocks at the end.
 template <typename T, typename A>
-void column_sums(const T* a, int64_t lda, const T* b, int64_t ldb, int64_t n, int64_t dim, const A* shift,
+void column_sums(const T* a, int64_t lda, const T* b, int64_t ldb, int64_t n, int64_t dim, const T* shift,
                  A* sum1, A* sum2) {
+  constexpr int64_t kInner = 32;
   const int64_t nb = num_blocks(n);
   std::vector<A> part(2 * nb * dim, A(0));
   at::parallel_for(0, nb, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<T> inner(2 * dim);
+    T* __restrict t1 = inner.data();
+    T* __restrict t2 = t1 + dim;
+    const T* __restrict sh = shift;
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t r0 = n * blk / nb, r1 = n * (blk + 1) / nb;
       A* __restrict s1 = part.data() + 2 * blk * dim;
       A* __restrict s2 = s1 + dim;
-      const A* __restrict sh = shift;
-      for (int64_t i = r0; i < r1; ++i) {
-        const T* __restrict ar = a + i * lda;
-        if (b == nullptr) {
+      for (int64_t i0 = r0; i0 < r1; i0 += kInner) {
+        const int64_t i1 = std::min(r1, i0 + kInner);
+        std::fill_n(t1, 2 * dim, T(0));
+        for (int64_t i = i0; i < i1; ++i) {
+          const T* __restrict ar = a + i * lda;
+          if (b == nullptr) {
 #pragma omp simd
-          for (int64_t j = 0; j < dim; ++j) {
-            const A d = A(ar[j]) - sh[j];
-            s1[j] += d;
-            s2[j] += d * d;
-          }
-        } else {
-          const T* __restrict br = b + i * ldb;
+            for (int64_t j = 0; j < dim; ++j) {
+              const T d = ar[j] - sh[j];
+              t1[j] += d;
+              t2[j] += d * d;
+            }
+          } else {
+            const T* __restrict br = b + i * ldb;
 #pragma omp simd
-          for (int64_t j = 0; j < dim; ++j) {
-            const A gb = A(br[j]);
-            s1[j] += gb;
-            s2[j] += gb * (A(ar[j]) - sh[j]);
+            for (int64_t j = 0; j < dim; ++j) {
+              t1[j] += br[j];
+              t2[j] += br[j] * (ar[j] - sh[j]);
+            }
           }
+        }
+#pragma omp simd
+        for (int64_t j = 0; j < dim; ++j) {
+          s1[j] += A(t1[j]);
+          s2[j] += A(t2[j]);
         }
       }
     }
@@ -197,7 +210,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& x_in, c
   const std::vector<double> bb = values(bias, S, 0.0, "bias");
   std::vector<double> mean(S, 0.0), field(C, 0.0);
   at::Tensor out = at::empty({n, dim}, x.options());
-  advise_huge_pages(out);
+  // advise_huge_pages(out);
   at::Tensor mean_t = at::empty({training ? S : 0}, x.options());
   at::Tensor field_t = at::empty({training ? C : 0}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "e3torch_bn::forward", [&] {
@@ -205,9 +218,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& x_in, c
     const scalar_t* xp = x.data_ptr<scalar_t>();
     const int64_t ld = x.stride(0);
     if (training) {
-      std::vector<A> shift(dim, A(0)), s1(dim), s2(dim);
+      std::vector<scalar_t> shift(dim, scalar_t(0));  // x[0] on the 0e components: the sums do not cancel
+      std::vector<A> s1(dim), s2(dim);
       for (int64_t j = 0; j < dim; ++j)
-        if (L.scalar[j] >= 0) shift[j] = A(xp[j]);
+        if (L.scalar[j] >= 0) shift[j] = xp[j];
       column_sums<scalar_t, A>(xp, ld, nullptr, 0, n, dim, shift.data(), s1.data(), s2.data());
       for (int64_t j = 0; j < dim; ++j) {
         double m2 = double(s2[j]);
@@ -256,7 +270,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward(
   const std::vector<double> field = values(field_in, C, 1.0, "field");
   const bool sums = training || need_w || need_b;
   at::Tensor gx = at::empty({need_x ? n : 0, need_x ? dim : 0}, x.options());
-  if (need_x) advise_huge_pages(gx);
+  // if (need_x) advise_huge_pages(gx);
   at::Tensor gw = at::empty({need_w ? C : 0}, x.options());
   at::Tensor gb = at::empty({need_b ? S : 0}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "e3torch_bn::backward", [&] {
@@ -264,9 +278,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward(
     const scalar_t* xp = x.data_ptr<scalar_t>();
     const scalar_t* gp = g.data_ptr<scalar_t>();
     const int64_t ldx = x.stride(0), ldg = g.size(0) > 1 ? g.stride(0) : 0;
-    std::vector<A> shift(dim, A(0)), gsum(dim, A(0)), gxc(dim, A(0));
+    std::vector<scalar_t> shift(dim, scalar_t(0));
+    std::vector<A> gsum(dim, A(0)), gxc(dim, A(0));
     for (int64_t j = 0; j < dim; ++j)
-      if (L.scalar[j] >= 0) shift[j] = A(mean[L.scalar[j]]);
+      if (L.scalar[j] >= 0) shift[j] = scalar_t(mean[L.scalar[j]]);
     if (sums && n > 0) column_sums<scalar_t, A>(xp, ldx, gp, ldg, n, dim, shift.data(), gsum.data(), gxc.data());
     std::vector<double> a(C, 0.0), inv(C);  // a: dL/d(scale) of each channel
     for (int64_t j = 0; j < dim; ++j) a[L.channel[j]] += double(gxc[j]);

@@ -21,6 +21,7 @@ ops per ``l``).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable
 
@@ -74,7 +75,7 @@ def _make_plan(irreps: Irreps) -> _BNPlan:
     for d, blocks in sorted(by_d.items()):
         for start, stop, first in blocks:
             order += range(first, first + (stop - start) // d)
-        if len(blocks) == 1 or all(b[1] == c[0] for b, c in zip(blocks, blocks[1:])):
+        if len(blocks) == 1 or all(b[1] == c[0] for b, c in itertools.pairwise(blocks)):
             groups.append(_DGroup(d, blocks[0][0], blocks[-1][1], None))
         else:
             groups.append(_DGroup(d, 0, 0, tuple(k for start, stop, _ in blocks for k in range(start, stop))))
@@ -232,14 +233,21 @@ class BatchNorm(torch.nn.Module):
     normalization : {"component", "norm"}
         Second moment per component (``mean`` over ``2l+1``) or of the norm (``sum``).
 
+    Notes
+    -----
+    On CPU, for float32/float64 inputs, training with ``reduce="mean"`` and eval (without ``instance``) run the
+    fused C++ operators of the ``"batchnorm"`` kernel family (two passes over the data, forward and backward;
+    derivatives of any order). Training with ``reduce="max"``, instance normalization, other dtypes and devices,
+    and machines where the kernels cannot be built use the pure-torch path, which gives the same numbers.
+
     Examples
     --------
     >>> bn = BatchNorm("4x0e + 2x1o")
     >>> bn
     BatchNorm (4x0e+2x1o, eps=1e-05, momentum=0.1)
     >>> y = bn(torch.randn(100, 10))
-    >>> y.shape, round(y[:, :4].mean().item(), 6), round(y[:, :4].pow(2).mean().item(), 3)
-    (torch.Size([100, 10]), 0.0, 1.0)
+    >>> y.shape, abs(y[:, :4].mean().item()) < 1e-6, round(y[:, :4].pow(2).mean().item(), 3)
+    (torch.Size([100, 10]), True, 1.0)
     >>> sorted(bn.state_dict())
     ['bias', 'running_mean', 'running_var', 'weight']
     """
@@ -312,6 +320,15 @@ class BatchNorm(torch.nn.Module):
         if self.__dict__.get("_use_kernels") and not _kernels.kernels_available("batchnorm"):
             self._use_kernels = False
 
+    def _update_running(self, mean_s: torch.Tensor | None, field: torch.Tensor) -> None:
+        """The running statistics become ``(1 - momentum) * running + momentum * batch`` (e3nn's expression; the
+        batch second moments are biased, means over the batch)."""
+        m = self.momentum
+        with torch.no_grad():
+            if mean_s is not None:
+                self.running_mean.copy_((1 - m) * self.running_mean + m * mean_s.detach())
+            self.running_var.copy_((1 - m) * self.running_var + m * field.detach())
+
     def _kernel_ok(self, x: torch.Tensor) -> bool:
         """Whether the fused operator takes ``x``: kernels built, CPU, float32/float64, one dtype throughout."""
         if not self._use_kernels or x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
@@ -362,21 +379,13 @@ class BatchNorm(torch.nn.Module):
                 self.eps, self.training,
             )  # fmt: skip
             if self.training:
-                with torch.no_grad():
-                    m = self.momentum
-                    if has_scalars:
-                        self.running_mean.mul_(1 - m).add_(mean_s, alpha=m)
-                    self.running_var.mul_(1 - m).add_(field, alpha=m)
+                self._update_running(mean_s if has_scalars else None, field)
             return out.reshape(input.shape)
         x = input.reshape(input.shape[0], -1, plan.dim)  # (B, S, D)
         if self.training and not self.instance and self.reduce == "mean":
             bias = getattr(self, "bias", None) if has_scalars else None
             out, mean_s, field = _BatchNormTrain.apply(x.reshape(-1, plan.dim), self.weight, bias, self)
-            with torch.no_grad():
-                m = self.momentum
-                if has_scalars:
-                    self.running_mean.mul_(1 - m).add_(mean_s, alpha=m)
-                self.running_var.mul_(1 - m).add_(field, alpha=m)
+            self._update_running(mean_s if has_scalars else None, field)
             return out.reshape(input.shape)
         if self.training or self.instance:
             dims = (1,) if self.instance else (0, 1)
@@ -394,11 +403,7 @@ class BatchNorm(torch.nn.Module):
                 field = _channels(self, sq).amax(1)
                 field = field if self.instance else field.mean(0)
             if not self.instance:
-                with torch.no_grad():
-                    m = self.momentum
-                    if mean_s is not None:
-                        self.running_mean.mul_(1 - m).add_(mean_s.detach(), alpha=m)
-                    self.running_var.mul_(1 - m).add_(field.detach(), alpha=m)
+                self._update_running(mean_s, field)
             shift_s = bias
         else:
             field = self.running_var
