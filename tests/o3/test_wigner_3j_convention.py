@@ -228,3 +228,18 @@ def test_module_matches_e3nn044(tmp_path: Path) -> None:
     torch.testing.assert_close(tp.double()(x, y, w), theirs, atol=1e-12, rtol=0)
     default = o3.TensorProduct(in1, in2, out, ins, shared_weights=False)
     assert not torch.allclose(default.double()(x, y, w), theirs, atol=1e-6)
+
+
+def test_compile_fullgraph() -> None:
+    """The sign is a constant for the compiler: ``wigner_3j(convention=...)`` and the module compile whole."""
+    torch._dynamo.reset()
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return x * o3.wigner_3j(1, 2, 2, dtype=x.dtype, convention="e3nn-0.4")[0, 2, 3]
+
+    x = torch.randn(3)
+    torch.testing.assert_close(torch.compile(f, fullgraph=True)(x), f(x), atol=0, rtol=0)
+    assert float(f(torch.ones(1))) == -float(o3.wigner_3j(1, 2, 2)[0, 2, 3]) != 0
+    tp = o3.FullyConnectedTensorProduct("1x1e+1x2e", "1x2e", "1x2e", wigner_3j_convention="e3nn-0.4")
+    a, b = tp.irreps_in1.randn(4, -1), tp.irreps_in2.randn(4, -1)
+    torch.testing.assert_close(torch.compile(tp, fullgraph=True)(a, b), tp(a, b), atol=1e-12, rtol=0)

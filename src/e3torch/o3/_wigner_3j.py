@@ -119,6 +119,11 @@ def wigner_3j_sign(l1: int, l2: int, l3: int, convention: str = "e3nn-0.4") -> i
     _check_triangle(l1, l2, l3)
     if check_wigner_3j_convention(convention) == "e3nn":
         return 1
+    return _e3nn04_sign_constant(l1, l2, l3)
+
+
+@torch.compiler.assume_constant_result  # exact arithmetic: decided outside of any graph being traced
+def _e3nn04_sign_constant(l1: int, l2: int, l3: int) -> int:
     return _e3nn04_sign(l1, l2, l3)
 
 
