@@ -158,6 +158,9 @@ def test_extreme_and_special_values() -> None:
         tol = {"atol": 1e-12, "rtol": 1e-12} if dtype == DT else {"atol": 1e-5, "rtol": 1e-5}
         torch.testing.assert_close(y_fast, y_slow, **tol)
         g = torch.randn_like(y_fast)
+        # float32: f' = 1 - tanh^2 (and silu's, gelu's) cancels where it is small; one ulp of the activation,
+        # times the gated values (up to ~100 here), moves a gate's gradient by ~1e-5 on either path
+        tol = tol if dtype == DT else {"atol": 2e-4, "rtol": 1e-4}
         torch.testing.assert_close(
             torch.autograd.grad(y_fast, x, g)[0], torch.autograd.grad(y_slow, x, g)[0], **tol
         )
