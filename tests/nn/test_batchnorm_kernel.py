@@ -248,3 +248,19 @@ def test_empty_batch() -> None:
     bn.eval()
     assert bn._kernel_ok(torch.zeros(0, 5, dtype=DT))
     assert bn(torch.zeros(0, 5, dtype=DT)).shape == (0, 5)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_kernel_batch_dynamic_compile_and_export(training: bool) -> None:
+    bn = nn.BatchNorm("4x0e + 2x1o + 2e").to(DT).train(training)
+    ref = nn.BatchNorm("4x0e + 2x1o + 2e").to(DT).train(training)
+    ref._use_kernels = False
+    torch._dynamo.reset()
+    compiled = torch.compile(bn, fullgraph=True, dynamic=True)
+    for n in (16, 33):
+        x = torch.randn(n, 3, bn.irreps.dim, dtype=DT)
+        torch.testing.assert_close(compiled(x), ref(x), atol=1e-12, rtol=0)
+    n = torch.export.Dim("n", min=2)
+    program = torch.export.export(bn, (torch.randn(16, bn.irreps.dim, dtype=DT),), dynamic_shapes=({0: n},))
+    x = torch.randn(21, bn.irreps.dim, dtype=DT)
+    torch.testing.assert_close(program.module()(x), ref(x), atol=1e-12, rtol=0)
