@@ -53,7 +53,16 @@ def _linear(backward: bool) -> Callable[[], Workload]:
     return setup
 
 
-def _gate(backward: bool) -> Callable[[], Workload]:
+def _fwd_bwd_bwd(module: torch.nn.Module, x: torch.Tensor) -> Callable[[], Any]:
+    def run() -> None:  # as in force training: the gradient's own gradient
+        x.grad = None
+        (g,) = torch.autograd.grad(module(x).pow(2).sum(), x, create_graph=True)
+        g.pow(2).sum().backward()
+
+    return run
+
+
+def _gate(backward: bool, double: bool = False) -> Callable[[], Workload]:
     def setup() -> Workload:
         import e3nn.nn
 
@@ -63,6 +72,8 @@ def _gate(backward: bool) -> Callable[[], Workload]:
         ours, theirs = e3torch.nn.Gate(*args), e3nn.nn.Gate(*args)
         x = torch.randn(8192, ours.irreps_in.dim, requires_grad=backward)
         nbytes = 4.0 * (x.numel() + 8192 * ours.irreps_out.dim)
+        if double:
+            return Workload(_fwd_bwd_bwd(ours, x), _fwd_bwd_bwd(theirs, x), bytes=4 * nbytes)
         if backward:
             return Workload(_fwd_bwd(ours, x), _fwd_bwd(theirs, x), bytes=2 * nbytes)
         return Workload(_fwd(ours, x), _fwd(theirs, x), bytes=nbytes)
@@ -94,6 +105,7 @@ CASES = [
     Case("layers/linear 128x(0e+1o+2e) N=2048 fwd+bwd", _linear(True)),
     Case("layers/gate 64x0e|32x0e|16x(1o+2e) N=8192 fwd", _gate(False)),
     Case("layers/gate 64x0e|32x0e|16x(1o+2e) N=8192 fwd+bwd", _gate(True)),
+    Case("layers/gate 64x0e|32x0e|16x(1o+2e) N=8192 fwd+bwd+double bwd", _gate(True, double=True)),
     Case("layers/batchnorm 64x0e+32x1o+16x2e N=8192 train fwd", _batchnorm(False)),
     Case("layers/batchnorm 64x0e+32x1o+16x2e N=8192 train fwd+bwd", _batchnorm(True)),
     Case("layers/batchnorm 64x0e+32x1o+16x2e N=8192 eval fwd", _batchnorm(False, training=False)),
