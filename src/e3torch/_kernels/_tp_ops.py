@@ -20,7 +20,7 @@ import torch
 if TYPE_CHECKING:  # the plan types only annotate; importing them here would make a cycle with e3torch.o3
     from e3torch.o3._tensor_product._plan import Path, TensorProductPlan
 
-__all__ = ["encode_plan", "tensor_product", "register"]
+__all__ = ["apply", "encode_plan", "register", "tensor_product"]
 
 VERSION = 3
 HEADER = 16
@@ -199,7 +199,8 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
     ctx.set_materialize_grads(False)
 
 
-def _backward(ctx: Any, *grads: Operand) -> tuple[Operand, ...]:
+def _backward(ctx: Any, *grads: Operand, _apply: Any = None) -> tuple[Operand, ...]:
+    apply_op = torch.ops.e3torch_tp.apply if _apply is None else _apply
     *operands, tab_i, tab_f = ctx.saved_tensors
     mask, shared, weighted_only, d1, d2, d3, nw = ctx.meta
     result: list[torch.Tensor | None] = [None] * 4
@@ -214,7 +215,7 @@ def _backward(ctx: Any, *grads: Operand) -> tuple[Operand, ...]:
         args[t] = grads[t]
         # Paths without weights do not depend on w: a derivative that goes through w sees only weighted paths.
         only = weighted_only or t == 3
-        outs = torch.ops.e3torch_tp.apply(
+        outs = apply_op(
             *args, tab_i, tab_f, sum(1 << s for s in targets), shared, only, d1, d2, d3, nw
         )
         for s in targets:
@@ -236,13 +237,58 @@ def register() -> None:
     torch.library.register_autograd("e3torch_tp::apply", _backward, setup_context=_setup_context)
 
 
+class _EagerApply(torch.autograd.Function):
+    """``e3torch_tp::apply`` for eager autograd without the per-call cost of torch.library's generic wrapper.
+
+    The operator's registered autograd (above) is what ``torch.compile`` and ``torch.export`` see. In eager mode
+    its generic Python wrapper re-reads the 13-argument schema on every call that records a graph (hundreds of
+    microseconds at MACE's sizes). This Function runs the same kernels below the autograd key and the same backward
+    formula (:func:`_backward`, through this Function again, so it is differentiable to any order): same numbers,
+    less overhead. Used only in eager mode outside functorch transforms (see :func:`apply`).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any) -> tuple[torch.Tensor, ...]:  # type: ignore[override]
+        # ctx-style forward (no setup_context): Function.apply then skips binding the arguments by signature
+        with torch._C._AutoDispatchBelowAutograd():
+            outputs = torch.ops.e3torch_tp.apply(*args)
+        _setup_context(ctx, args, outputs)
+        return outputs
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Operand) -> tuple[Operand, ...]:  # type: ignore[override]
+        return _backward(ctx, *grads, _apply=apply)
+
+
+def apply(*args: Any) -> tuple[torch.Tensor, ...]:
+    """``torch.ops.e3torch_tp.apply(*args)``, with the lighter eager path where it gives the same result.
+
+    Under ``torch.compile``/``torch.export`` (and any other tracing) it is the registered operator itself; in eager
+    mode with autograd recording it is :class:`_EagerApply`; with no gradient to record it calls the kernel
+    directly, below the autograd key.
+
+    Examples
+    --------
+    >>> from e3torch._kernels import tensor_product_ops_available
+    >>> tensor_product_ops_available() in (True, False)
+    True
+    """
+    if torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active():
+        return torch.ops.e3torch_tp.apply(*args)
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in args[:4]):
+        return _EagerApply.apply(*args)
+    with torch._C._AutoDispatchBelowAutograd():
+        return torch.ops.e3torch_tp.apply(*args)
+
+
 def tensor_product(
     x1: torch.Tensor,
     x2: torch.Tensor,
     weight: torch.Tensor,
     tab_i: torch.Tensor,
     tab_f: torch.Tensor,
-    plan: TensorProductPlan,
+    plan: TensorProductPlan | None,
+    dims: tuple[int, int, int, int] | None = None,
 ) -> torch.Tensor:
     """The product ``(Z, dim_out)`` through the compiled operator (differentiable to any order).
 
@@ -254,7 +300,10 @@ def tensor_product(
         ``(plan.weight_numel,)`` or ``(Z, plan.weight_numel)``, same dtype.
     tab_i, tab_f : torch.Tensor
         The tables of :func:`encode_plan` (``tab_f`` as float64, or viewed as int64).
-    plan : TensorProductPlan
+    plan : TensorProductPlan or None
+        The plan; only its sizes are read (may be None when ``dims`` is given).
+    dims : tuple of int, optional
+        ``(dim_in1, dim_in2, dim_out, weight_numel)`` of the plan, precomputed (saves recomputing them per call).
 
     Returns
     -------
@@ -266,9 +315,11 @@ def tensor_product(
     >>> tensor_product_ops_available() in (True, False)
     True
     """
-    shared = weight.dim() == 1
-    outputs = torch.ops.e3torch_tp.apply(
-        x1, x2, None, weight, tab_i, tab_f, 1 << 2, shared, False,
-        plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel,
-    )  # fmt: skip
+    if dims is None:
+        if plan is None:
+            raise ValueError(
+                "expected a plan or its dims (dim_in1, dim_in2, dim_out, weight_numel), got neither"
+            )
+        dims = (plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel)
+    outputs = apply(x1, x2, None, weight, tab_i, tab_f, 1 << 2, weight.dim() == 1, False, *dims)
     return outputs[2]

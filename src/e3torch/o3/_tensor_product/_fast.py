@@ -143,6 +143,7 @@ class FastExecutor(torch.nn.Module):
                 pairs[mul] = torch.triu_indices(mul, mul, 1, device=device)
         for mul, index in pairs.items():
             self.register_buffer(f"_pairs{mul}", index, persistent=False)
+        self._dims = (plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel)
         self._use_kernels = False
         if backend != "torch":
             if _kernels.tensor_product_ops_available():
@@ -160,6 +161,9 @@ class FastExecutor(torch.nn.Module):
     def __setstate__(self, state: dict) -> None:
         # An executor unpickled in another process loads (or, without a compiler, gives up) the kernels there.
         super().__setstate__(state)
+        if "_dims" not in self.__dict__:  # pickled before the sizes were cached
+            plan = self.plan
+            self._dims = (plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel)
         if self._use_kernels and not _kernels.tensor_product_ops_available():
             self._use_kernels = False
 
@@ -205,7 +209,7 @@ class FastExecutor(torch.nn.Module):
             and x2.dtype == x1.dtype
             and weight.dtype == x1.dtype
         ):
-            return _tp_ops.tensor_product(x1, x2, weight, self._tab_i, self._tab_f, self.plan)
+            return _tp_ops.tensor_product(x1, x2, weight, self._tab_i, self._tab_f, None, self._dims)
         return self._forward_torch(x1, x2, weight)
 
     def _forward_torch(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

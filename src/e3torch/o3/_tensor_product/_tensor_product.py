@@ -407,6 +407,10 @@ class TensorProduct(torch.nn.Module):
         self._check_last_dim("x (input 1)", x, 0)
         self._check_last_dim("y (input 2)", y, 1)
         weight = self._get_weights(weight)
+        if x.dim() == 2 and y.dim() == 2 and self._out_dim > 0:  # one flat batch (the usual call): nothing to broadcast
+            z = x.shape[0]
+            if z > 0 and y.shape[0] == z and (self.shared_weights or (weight.dim() == 2 and weight.shape[0] == z)):
+                return self._executor(x, y, weight)
         shapes = [("x", x.shape[:-1]), ("y", y.shape[:-1])]
         if not self.shared_weights and weight.dim() >= 2:
             shapes.append(("weight", weight.shape[:-1]))
