@@ -7,8 +7,9 @@ give achieved GFLOP/s and GB/s next to the machine's limits.
 
 The two callables are timed *interleaved* (e3nn, e3torch, e3nn, e3torch, ...) so that the noise of a shared
 machine hits both alike, and the report gives medians and the ratio ``e3nn / e3torch`` (higher is better).
-Peak memory is measured separately with the allocator's counters where available (CPU: resident-set growth is
-unreliable, so we record the bytes allocated through torch's profiler).
+With ``--memory``, the peak memory of one call is measured separately, outside the timing: the largest growth of
+the bytes held by torch's CPU allocator during the call, from the allocations and frees that torch's profiler
+records, each counted once in time order (resident-set growth is unreliable on CPU).
 """
 
 from __future__ import annotations
@@ -75,8 +76,51 @@ def time_interleaved(fns: list[Callable[[], Any]], repeat: int, warmup: int) -> 
     return times
 
 
+def _allocator_records(prof: Any) -> list[tuple[int, int]] | None:
+    """``(time ns, bytes)`` of every CPU allocation (bytes > 0) and free (bytes < 0) the profiler recorded, in order.
+
+    These are the profiler's raw memory records, before it attributes them to operators; ``None`` where this torch
+    does not expose them.
+    """
+    try:
+        events = prof.profiler.kineto_results.events()
+        cpu = torch.autograd.DeviceType.CPU
+        return sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]" and e.device_type() == cpu)
+    except AttributeError:  # pragma: no cover - another torch: fall back on the operators' self memory
+        return None
+
+
+def _self_memory_records(prof: Any) -> list[tuple[float, int]]:
+    """``(time, bytes)``: each operator's *self* memory (allocated minus freed by it, not by the operators it calls),
+    at the operator's end, so that a child's allocation comes before its parent's free of it.
+
+    Not ``cpu_memory_usage``: that includes the children, so summing it over the nested events counts an allocation
+    once per enclosing operator (``zeros`` -> ``empty``: twice).
+    """
+    return sorted((e.time_range.end, e.self_cpu_memory_usage) for e in prof.events())
+
+
+def _running_peak(records: list[tuple[Any, int]]) -> int:
+    """The largest running sum of the signed byte counts, from 0 at the start and never below 0.
+
+    The floor: a free of more than the call has allocated so far releases memory held before the call (typically
+    the previous call's result or gradient, released first); it does not offset the call's own allocations.
+    """
+    current = peak = 0
+    for _, nbytes in records:
+        current = max(current + nbytes, 0)
+        peak = max(peak, current)
+    return peak
+
+
 def _peak_memory_mb(fn: Callable[[], Any]) -> float | None:
-    """Peak bytes held by torch's CPU allocator during one call, via the profiler's memory events."""
+    """Peak growth of the bytes held by torch's CPU allocator during one call (MiB), from the profiler's records.
+
+    Every allocation and free is counted once, in time order: the result is the largest amount of memory the call
+    had allocated (and not yet freed) at any moment, e.g. 100 for a call that allocates and frees one 100 MiB tensor
+    and then another. Memory held before the call does not count, nor does its release during the call (the
+    profiler records no free of a block allocated before profiling; and see :func:`_running_peak`).
+    """
     try:
         from torch.profiler import ProfilerActivity, profile
     except ImportError:  # pragma: no cover
@@ -84,12 +128,10 @@ def _peak_memory_mb(fn: Callable[[], Any]) -> float | None:
     gc.collect()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
-    current = 0
-    peak = 0
-    for event in prof.events():
-        current += event.cpu_memory_usage
-        peak = max(peak, current)
-    return peak / 2**20
+    records = _allocator_records(prof)
+    if records is None:  # pragma: no cover
+        records = _self_memory_records(prof)
+    return _running_peak(records) / 2**20
 
 
 def run_case(case: Case, *, memory: bool = False) -> Result:
