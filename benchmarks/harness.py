@@ -7,9 +7,9 @@ give achieved GFLOP/s and GB/s next to the machine's limits.
 
 The two callables are timed *interleaved* (e3nn, e3torch, e3nn, e3torch, ...) so that the noise of a shared
 machine hits both alike, and the report gives medians and the ratio ``e3nn / e3torch`` (higher is better).
-With ``--memory``, the peak memory of one call is measured separately, outside the timing: the largest growth of
-the bytes held by torch's CPU allocator during the call, from the allocations and frees that torch's profiler
-records, each counted once in time order (resident-set growth is unreliable on CPU).
+With ``--memory``, the peak memory of one call is measured separately, outside the timing: the most memory the
+call had allocated through torch's CPU allocator and not yet freed at any moment, from the allocations and frees
+that torch's profiler records, each counted once in time order (resident-set growth is unreliable on CPU).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _running_peak(records: list[tuple[Any, int]]) -> int:
 
 
 def _peak_memory_mb(fn: Callable[[], Any]) -> float | None:
-    """Peak growth of the bytes held by torch's CPU allocator during one call (MiB), from the profiler's records.
+    """The most memory (MiB) one call had allocated through torch's CPU allocator, from the profiler's records.
 
     Every allocation and free is counted once, in time order: the result is the largest amount of memory the call
     had allocated (and not yet freed) at any moment, e.g. 100 for a call that allocates and frees one 100 MiB tensor
