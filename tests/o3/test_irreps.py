@@ -218,14 +218,21 @@ def test_irreps_tuple_semantics():
 
 # pickles made before Irrep moved to o3/_irrep.py (protocols 4 and 0), byte for byte
 _OLD_PICKLES = {
-    "1o": b"\x80\x04\x95+\x00\x00\x00\x00\x00\x00\x00\x8c\x12e3torch.o3._irreps\x94\x8c\x05Irrep\x94\x93\x94K\x01J"
-    b"\xff\xff\xff\xff\x86\x94R\x94.",
-    "2x1o+1x0e": b"\x80\x04\x95g\x00\x00\x00\x00\x00\x00\x00\x8c\x12e3torch.o3._irreps\x94\x8c\x06Irreps\x94\x93\x94h"
-    b"\x00\x8c\x06_MulIr\x94\x93\x94K\x02h\x00\x8c\x05Irrep\x94\x93\x94K\x01J\xff\xff\xff\xff\x86\x94R\x94\x86\x94\x85"
-    b"\x94\x81\x94h\x04K\x01h\x06K\x00K\x01\x86\x94R\x94\x86\x94\x85\x94\x81\x94\x86\x94\x85\x94\x81\x94.",
-    "2x1o+1x0e (protocol 0)": b"ccopy_reg\n_reconstructor\np0\n(ce3torch.o3._irreps\nIrreps\np1\nc__builtin__\ntuple\np2\n"
-    b"(g0\n(ce3torch.o3._irreps\n_MulIr\np3\ng2\n(I2\nce3torch.o3._irreps\nIrrep\np4\n(I1\nI-1\ntp5\nRp6\ntp7\ntp8\nRp9\n"
-    b"g0\n(g3\ng2\n(I1\ng4\n(I0\nI1\ntp10\nRp11\ntp12\ntp13\nRp14\ntp15\ntp16\nRp17\n.",
+    "1o": (
+        b"\x80\x04\x95+\x00\x00\x00\x00\x00\x00\x00\x8c\x12e3torch.o3._irreps\x94\x8c\x05Irrep\x94\x93\x94"
+        b"K\x01J\xff\xff\xff\xff\x86\x94R\x94."
+    ),
+    "2x1o+1x0e": (
+        b"\x80\x04\x95g\x00\x00\x00\x00\x00\x00\x00\x8c\x12e3torch.o3._irreps\x94\x8c\x06Irreps\x94\x93"
+        b"\x94h\x00\x8c\x06_MulIr\x94\x93\x94K\x02h\x00\x8c\x05Irrep\x94\x93\x94K\x01J\xff\xff\xff\xff\x86"
+        b"\x94R\x94\x86\x94\x85\x94\x81\x94h\x04K\x01h\x06K\x00K\x01\x86\x94R\x94\x86\x94\x85\x94\x81\x94"
+        b"\x86\x94\x85\x94\x81\x94."
+    ),
+    "2x1o+1x0e (protocol 0)": (
+        b"ccopy_reg\n_reconstructor\np0\n(ce3torch.o3._irreps\nIrreps\np1\nc__builtin__\ntuple\np2\n(g0\n("
+        b"ce3torch.o3._irreps\n_MulIr\np3\ng2\n(I2\nce3torch.o3._irreps\nIrrep\np4\n(I1\nI-1\ntp5\nRp6\ntp"
+        b"7\ntp8\nRp9\ng0\n(g3\ng2\n(I1\ng4\n(I0\nI1\ntp10\nRp11\ntp12\ntp13\nRp14\ntp15\ntp16\nRp17\n."
+    ),
 }
 
 
