@@ -53,15 +53,24 @@ CASES: dict[str, tuple[str, str, list[Any]]] = {
     "batchnorm_inst": ("nn:BatchNorm", "nn.BatchNorm('2x0e+1x1o', instance=True, reduce='max')", ["2x0e+1x1o"]),
     "identity": ("nn:Identity", "nn.Identity('2x0e+1x1o', '2x0e+1x1o')", ["2x0e+1x1o"]),
     "rtp": ("o3:ReducedTensorProducts", "o3.ReducedTensorProducts('ij=ji', i='1o')", ["1x1o", "1x1o"]),
+    "rtp_sym3": ("o3:ReducedTensorProducts", "o3.ReducedTensorProducts('ijk=jik=ikj', i='0e+1o')",
+                 ["0e+1o", "0e+1o", "0e+1o"]),
+    "rtp_elastic": ("o3:ReducedTensorProducts", "o3.ReducedTensorProducts('ijkl=jikl=ijlk=klij', i='1o')",
+                    ["1x1o"] * 4),
+    "rtp_mixed": ("o3:ReducedTensorProducts", "o3.ReducedTensorProducts('ijk=-jik', i='1o+1e', k='2x0e+1o')",
+                  ["1o+1e", "1o+1e", "2x0e+1o"]),
+    "rtp_filters": (
+        "o3:ReducedTensorProducts",
+        "o3.ReducedTensorProducts('ijk', i='1o', j='1o', k='1o', filter_ir_out=['1o'], filter_ir_mid=['2e', '1o'])",
+        ["1x1o"] * 3,
+    ),
     "s2act": ("nn:S2Activation", "nn.S2Activation('1x0e+1x1o+1x2e', T, 10)", ["1x0e+1x1o+1x2e"]),
     "so3act": ("nn:SO3Activation", "nn.SO3Activation(1, 2, T, 8)", [(3, 10)]),
 }
 
 
 #: layouts that differ today, with what differs (reported to the module owners); xfail (not strict) until fixed.
-KNOWN_GAPS: dict[str, str] = {
-    "rtp": "e3torch ReducedTensorProducts has only 'change_of_basis'; e3nn's also has its internal 'main.tp*' keys",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _namespace(lib: Any) -> dict[str, Any]:
@@ -84,20 +93,13 @@ def _build(name: str) -> tuple[torch.nn.Module, torch.nn.Module, list[torch.Tens
         package, _, cls = need.partition(":")
         if resolve(f"e3torch.{package}", cls) is MISSING:
             pytest.skip(f"e3torch does not provide {package}.{cls} yet")
-    if name in KNOWN_GAPS and _gap_still_open(name):
+    if name in KNOWN_GAPS:
         pytest.xfail(KNOWN_GAPS[name])
     torch.manual_seed(0)
     theirs = eval(expression, _namespace(e3nn))
     torch.manual_seed(1)
     ours = eval(expression, _namespace(compat))
     return theirs.double(), ours.double(), _inputs(shapes)
-
-
-def _gap_still_open(name: str) -> bool:
-    """Whether the known gap of ``name`` is still there (its state_dicts still differ)."""
-    expression = CASES[name][1]
-    keys = [list(eval(expression, _namespace(lib)).state_dict()) for lib in (e3nn, compat)]
-    return keys[0] != keys[1]
 
 
 @pytest.fixture(autouse=True)

@@ -401,22 +401,15 @@ register(
 def _rtp_build(state: dict[str, Any], cls: type) -> torch.nn.Module:
     """e3nn does not pickle the formula: rebuild from the pickled change of basis (the function it computes).
 
-    The module is made for the same inputs without symmetry (``"abc..."``), then given e3nn's output irreps and
-    change of basis; ``plan.formula`` records that the original formula is unknown.
+    Its tree of tensor products (``main``, pickled as generated code) is recovered from the change of basis, so the
+    module has e3nn's ``state_dict`` layout; ``plan.formula`` records that the original formula is unknown.
     """
-    import dataclasses
-
     irreps_in = list(state["irreps_in"])
     q = state["_buffers"]["change_of_basis"]
     letters = "".join(chr(ord("a") + k) for k in range(len(irreps_in)))
-    module = cls(letters, **dict(zip(letters, irreps_in)))
-    module.plan = dataclasses.replace(
-        module.plan,
-        formula=f"{letters} (formula not recorded in the e3nn pickle)",
-        irreps_out=state["irreps_out"],
+    module = cls._from_change_of_basis(
+        irreps_in, state["irreps_out"], q, f"{letters} (formula not recorded in the e3nn pickle)"
     )
-    module.irreps_out = state["irreps_out"]
-    module.register_buffer("change_of_basis", torch.zeros_like(q))
     return rebuild(module, state, "ReducedTensorProducts")
 
 
