@@ -34,21 +34,33 @@ def _fwd(module: torch.nn.Module, x: torch.Tensor) -> Callable[[], Any]:
     return run
 
 
-def _linear(backward: bool) -> Callable[[], Workload]:
+def _linear(
+    backward: bool, irreps: str = "128x0e + 128x1o + 128x2e", n: int = 2048, calls: int = 1
+) -> Callable[[], Workload]:
+    """``calls`` back-to-back calls per timed run: at small sizes one call is a few microseconds, about what
+    the caches lose to the harness's ``gc.collect()`` before each run (and e3nn's TorchScript then recompiles)."""
+
+    def many(fn: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> None:
+            for _ in range(calls):
+                fn()
+
+        return fn if calls == 1 else run
+
     def setup() -> Workload:
         import e3nn.o3
 
         import e3torch.o3
 
-        irreps, n = "128x0e + 128x1o + 128x2e", 2048
         ours, theirs = e3torch.o3.Linear(irreps, irreps), e3nn.o3.Linear(irreps, irreps)
         ours.load_state_dict(theirs.state_dict())
         x = torch.randn(n, ours.irreps_in.dim, requires_grad=backward)
         flops = 2.0 * n * sum(mul * mul * ir.dim for mul, ir in ours.irreps_in)  # one mul x mul block per l
         nbytes = 4.0 * (2 * x.numel() + ours.weight.numel())
+        flops, nbytes = calls * flops, calls * nbytes
         if backward:  # grad_input and grad_weight: two more products of the same size
-            return Workload(_fwd_bwd(ours, x), _fwd_bwd(theirs, x), 3 * flops, 3 * nbytes)
-        return Workload(_fwd(ours, x), _fwd(theirs, x), flops, nbytes)
+            return Workload(many(_fwd_bwd(ours, x)), many(_fwd_bwd(theirs, x)), 3 * flops, 3 * nbytes)
+        return Workload(many(_fwd(ours, x)), many(_fwd(theirs, x)), flops, nbytes)
 
     return setup
 
@@ -103,6 +115,9 @@ def _batchnorm(backward: bool, training: bool = True) -> Callable[[], Workload]:
 CASES = [
     Case("layers/linear 128x(0e+1o+2e) N=2048 fwd", _linear(False)),
     Case("layers/linear 128x(0e+1o+2e) N=2048 fwd+bwd", _linear(True)),
+    # small sizes, as MACE calls them (per-call overhead dominates); 50 calls per timed run
+    Case("layers/linear 16x(0e+1o) N=64 fwd x50", _linear(False, "16x0e + 16x1o", 64, 50), warmup=5),
+    Case("layers/linear 16x(0e+1o) N=64 fwd+bwd x50", _linear(True, "16x0e + 16x1o", 64, 50), warmup=5),
     Case("layers/gate 64x0e|32x0e|16x(1o+2e) N=8192 fwd", _gate(False)),
     Case("layers/gate 64x0e|32x0e|16x(1o+2e) N=8192 fwd+bwd", _gate(True)),
     Case("layers/gate 64x0e|32x0e|16x(1o+2e) N=8192 fwd+bwd+double bwd", _gate(True, double=True)),

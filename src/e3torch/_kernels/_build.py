@@ -62,7 +62,9 @@ FAMILIES: dict[str, KernelFamily] = {
     # one entry per family; each family's owner edits only its own entry
     "gate": KernelFamily(("gate.cpp",), (), "e3torch_gate", "forward", "e3torch._kernels._gate_ops"),
     "batchnorm": KernelFamily(("batchnorm.cpp",), (), "e3torch_bn", "forward", "e3torch._kernels._batchnorm_ops"),
-    "linear": KernelFamily(("linear.cpp",), (), "e3torch_linear", "forward", "e3torch._kernels._linear_ops"),
+    "linear": KernelFamily(
+        ("linear.cpp",), ("tp_common.h",), "e3torch_linear", "forward", "e3torch._kernels._linear_ops"
+    ),
 }
 
 

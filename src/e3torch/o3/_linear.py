@@ -6,11 +6,17 @@ a bias. Weights are drawn ``N(0, 1)`` and each block is scaled by a constant pat
 sqrt(fan_in)``), so that unit-variance inputs give unit-variance outputs, as in e3nn 0.6.0 (same instructions,
 flat weight layout and state_dict).
 
-Execution plan: every input block is brought once into the ``(batch * (2l+1), mul)`` layout, each output block
-is one matrix product (``addmm`` over its instructions, the bias fused into the first one), and the output is
-concatenated once (under autograd) or each block written once into its place (without; on one thread by
-chunks of rows that stay in cache). Per-sample weights use ``bmm`` in the same layout. :func:`linear_naive`
-is the obviously correct ``einsum`` executor kept beside it as the oracle in tests.
+Execution plan: on the CPU, in float32 and float64, with shared weights and no ``f_in``/``f_out``, one compiled
+operator (``e3torch._kernels._linear_ops``) does the whole map: for a chunk of samples it gathers the ``(mul,
+2l+1)`` rows of each input block into a packed ``(samples * (2l+1), mul)`` panel in cache, multiplies it by the
+weight block (path weight folded in) with a register-blocked GEMM and scatters the result into the ``(mul, 2l+1)``
+layout of the output; its backward (input and weight gradients) and double backward are the same operators.
+Otherwise (other devices or dtypes, per-sample weights, ``f_in``, no compiler) the pure-torch path: every input
+block is brought once into the ``(batch * (2l+1), mul)`` layout, each output block is one matrix product
+(``addmm`` over its instructions, the bias fused into the first one), and the output is concatenated once (under
+autograd) or each block written once into its place (without; on one thread by chunks of rows that stay in
+cache). Per-sample weights use ``bmm`` in the same layout. :func:`linear_naive` is the obviously correct
+``einsum`` executor kept beside them as the oracle in tests.
 """
 
 from __future__ import annotations
@@ -22,11 +28,14 @@ from typing import Any, NamedTuple
 
 import torch
 
+from e3torch import _kernels
+from e3torch._kernels import _linear_ops
 from e3torch.o3._irreps import Irrep, Irreps
 
 __all__ = ["Instruction", "Linear", "LinearPlan", "LinearSlices", "linear_naive"]
 
 _SCALAR = Irrep(0, 1)
+_KERNEL_DTYPES = (torch.float32, torch.float64)
 
 
 class Instruction(NamedTuple):
@@ -469,6 +478,34 @@ class Linear(torch.nn.Module):
             if out.paths or out.bias is not None:
                 mask[out.block.start : out.block.stop] = 1.0
         self.register_buffer("output_mask", mask)
+        self._setup_kernel()
+
+    def _setup_kernel(self) -> None:
+        """Precompute what the compiled path needs: its path table and the places of the biases."""
+        plan = self.plan
+        self._dim_in, self._dim_out = plan.dim_in, plan.dim_out
+        self._zero = not any(out.paths or out.bias is not None for out in plan.outputs)
+        self._use_kernel = plan.f_in is None and _kernels.kernels_available("linear")
+        if self._use_kernel:
+            rows = [
+                (plan.inputs[p.i_in].start, p.mul_in, plan.outputs[p.i_out].block.start, p.mul_out,
+                 plan.inputs[p.i_in].d, p.start, p.weight)
+                for p in plan.paths
+            ]  # fmt: skip
+            self.register_buffer("_kernel_table", _linear_ops.path_table(rows), persistent=False)
+            index = [
+                out.block.start + c
+                for out in plan.outputs
+                if out.bias is not None
+                for c in range(out.block.mul)
+            ]
+            self.register_buffer("_bias_index", torch.tensor(index, dtype=torch.int64), persistent=False)
+
+    def __setstate__(self, state: dict) -> None:
+        # A Linear unpickled in another process loads (or, without a compiler, gives up) the kernels there.
+        super().__setstate__(state)
+        if self._use_kernel and not _kernels.kernels_available("linear"):
+            self._use_kernel = False
 
     @property
     def weight_index_slices(self) -> list[LinearSlices]:
@@ -580,6 +617,19 @@ class Linear(torch.nn.Module):
         >>> lin(torch.randn(5, 3), torch.randn(5, 2)).shape
         torch.Size([5, 6])
         """
+        if self._use_kernel and weight is None and bias is None and self.internal_weights:
+            # the common case, checked with as little work per call as possible
+            w = self.weight
+            if (
+                isinstance(features, torch.Tensor)
+                and features.dim() > 0
+                and features.shape[-1] == self._dim_in
+                and features.dtype == w.dtype
+                and features.dtype in _KERNEL_DTYPES
+                and features.device.type == "cpu"
+                and w.device.type == "cpu"
+            ):
+                return self._forward_kernel(features, w, self.bias if self.bias_numel else None)
         plan = self.plan
         nf = 0 if plan.f_in is None else 1
         if not isinstance(features, torch.Tensor):
@@ -610,6 +660,15 @@ class Linear(torch.nn.Module):
         else:
             bias = None
 
+        if (
+            not batched
+            and self._use_kernel
+            and features.dtype == weight.dtype
+            and features.dtype in _KERNEL_DTYPES
+            and (bias is None or bias.dtype == features.dtype)
+            and all(t.device.type == "cpu" for t in (features, weight) + (() if bias is None else (bias,)))
+        ):
+            return self._forward_kernel(features, weight, bias)
         x = features if nf else features.unsqueeze(-2)
         batch = x.shape[:-2]
         if batched:
@@ -631,3 +690,18 @@ class Linear(torch.nn.Module):
         y = _linear_fast(plan, x.reshape((z,) + x.shape[-2:]), weight, bias, batched)
         y = y.reshape(batch + y.shape[-2:])
         return y if nf else y.squeeze(-2)
+
+    def _forward_kernel(
+        self, features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The compiled path: ``features`` ``(..., dim_in)``, shared ``weight`` ``(weight_numel,)``, ``bias``
+        ``(bias_numel,)`` or None; dtypes and devices already checked."""
+        dim_out = self._dim_out
+        if self._zero:  # no instruction and no bias: a constant zero (no graph, as on the torch path)
+            return features.new_zeros(features.shape[:-1] + (dim_out,))
+        two_d = features.dim() == 2
+        x = features if two_d else features.reshape(math.prod(features.shape[:-1]), self._dim_in)
+        y = torch.ops.e3torch_linear.forward.default(x, weight, self._kernel_table, dim_out, False)
+        if bias is not None:
+            y = y + bias.new_zeros(dim_out).index_copy(0, self._bias_index, bias.reshape(-1))
+        return y if two_d else y.reshape(features.shape[:-1] + (dim_out,))
