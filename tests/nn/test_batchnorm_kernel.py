@@ -264,3 +264,16 @@ def test_kernel_batch_dynamic_compile_and_export(training: bool) -> None:
     program = torch.export.export(bn, (torch.randn(16, bn.irreps.dim, dtype=DT),), dynamic_shapes=({0: n},))
     x = torch.randn(21, bn.irreps.dim, dtype=DT)
     torch.testing.assert_close(program.module()(x), ref(x), atol=1e-12, rtol=0)
+
+
+def test_pickle_roundtrip_keeps_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    bn = nn.BatchNorm("2x0e + 1o").to(DT)
+    x = torch.randn(6, 5, dtype=DT)
+    copy = pickle.loads(pickle.dumps(bn))
+    assert copy._use_kernels
+    torch.testing.assert_close(copy(x), bn(x), atol=0, rtol=0)
+    # unpickled in a process without a compiler: the pure-torch path
+    monkeypatch.setattr(e3torch._kernels, "kernels_available", lambda key: False)
+    assert not pickle.loads(pickle.dumps(bn))._use_kernels
