@@ -321,3 +321,47 @@ def test_encode_checks_coverage() -> None:
     with pytest.raises(ValueError, match="expected a gate plan covering the 3 input segments once"):
         _gate_ops.encode([1, 1, 3], [(0, tanh)], [(1, sig)], [], [])
     assert _gate_ops.encode([1, 1, 3], [(0, lambda x: x)], [(1, sig)], [2], [0, 0, 0]) is None
+
+
+@pytest.mark.parametrize("args", [EVERY_CODE, LAYOUTS[0], LAYOUTS[3], LAYOUTS[5], LAYOUTS[6]])
+def test_fused_double_backward_matches_torch_formula(args: tuple) -> None:
+    fast, _ = _pair(args)
+    tab, scales = fast._kernel_plan
+    layout = _gate_ops._decode(tuple(tab), tuple(scales))
+    x = 2 * torch.randn(6, fast.irreps_in.dim, dtype=DT)
+    go = torch.randn(6, fast.irreps_out.dim, dtype=DT)
+    h = torch.randn(6, fast.irreps_in.dim, dtype=DT)
+    dx, dgo = torch.ops.e3torch_gate.double_backward(x, go, h, tab, scales)
+    rx, rgo = _gate_ops._double_backward(layout, x, go, h, True, True)
+    torch.testing.assert_close(dx, rx, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(dgo, rgo, atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_force_training_pattern(dtype: torch.dtype) -> None:
+    # gradient with create_graph=True, then a plain backward: the fused double backward runs
+    fast, slow = _pair(EVERY_CODE)
+    theirs = e3nn.nn.Gate(*EVERY_CODE)
+    x = torch.randn(5, fast.irreps_in.dim, dtype=dtype, requires_grad=True)
+    w = torch.randn(5, fast.irreps_in.dim, dtype=dtype)
+
+    def second(gate: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+        (g,) = torch.autograd.grad(gate(x).pow(2).sum(), x, create_graph=True)
+        (gg,) = torch.autograd.grad((g * w).sum(), x)
+        return g.detach(), gg
+
+    tol = {"atol": 1e-10, "rtol": 0} if dtype == DT else {"atol": 1e-4, "rtol": 1e-4}
+    for a, b, c in zip(second(fast), second(slow), second(theirs)):
+        torch.testing.assert_close(a, b, **tol)
+        torch.testing.assert_close(a, c, **tol)
+
+
+def test_double_backward_argument_checks() -> None:
+    fast, _ = _pair(LAYOUTS[0])
+    tab, scales = fast._kernel_plan
+    d_in, d_out = fast.irreps_in.dim, fast.irreps_out.dim
+    op = torch.ops.e3torch_gate.double_backward
+    with pytest.raises(RuntimeError, match=rf"expected h of shape \(N, {d_in}\)"):
+        op(torch.randn(2, d_in), torch.randn(2, d_out), torch.randn(2, d_out), tab, scales)
+    with pytest.raises(RuntimeError, match="expected grad and h with 2 rows, got 2 and 3"):
+        op(torch.randn(2, d_in), torch.randn(2, d_out), torch.randn(3, d_in), tab, scales)

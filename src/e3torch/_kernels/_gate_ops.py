@@ -5,8 +5,10 @@ The C++ operator ``e3torch_gate::forward(x, tab, scales, d_out)`` maps ``x`` ``(
 product, also one pass (the activations and their derivatives recomputed from ``x``, which is all the forward
 saves). The plan is a list of integers (runs of scalar and gate columns sharing one activation code, spans of
 gated components and the gate of every component) and one constant per run (e3nn's second-moment normalization,
-folded in). The autograd formula of ``backward`` (the double backward) is written here in differentiable torch
-ops with the activations' first and second derivatives, so that derivatives of any order are available.
+folded in). The autograd formula of ``backward`` (the double backward) calls the fused
+``e3torch_gate::double_backward(x, grad, h, tab, scales)`` (one pass, with the activations' second derivatives)
+when no higher derivative is asked for (``create_graph=False``, as in force training's final backward), and
+otherwise evaluates the same formula in differentiable torch ops, so that derivatives of any order are available.
 
 Only a fixed set of activations has a code (:data:`CODES`); a Gate with any other callable keeps its pure-torch
 path.
@@ -356,9 +358,18 @@ def _backward_backward(ctx: Any, ggx: torch.Tensor | None) -> tuple[Any, ...]:
     need_x, need_go = ctx.needs_input_grad[:2]
     if ggx is None or not (need_x or need_go):
         return None, None, None, None
+    if not torch.is_grad_enabled():  # no higher derivative asked for (create_graph=False): one fused pass
+        dx, dgo = torch.ops.e3torch_gate.double_backward(x, grad, ggx, *ctx.plan)
+        return dx if need_x else None, dgo if need_go else None, None, None
     layout = _decode(tuple(ctx.plan[0]), tuple(ctx.plan[1]))
     dx, dgo = _double_backward(layout, x, grad, ggx, need_x, need_go)
     return dx, dgo, None, None
+
+
+def _fake_double_backward(
+    x: torch.Tensor, grad: torch.Tensor, h: torch.Tensor, tab: list[int], scales: list[float]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    return x.new_empty(x.shape), x.new_empty(grad.shape)
 
 
 @functools.cache
@@ -373,6 +384,7 @@ def register() -> None:
     """
     torch.library.register_fake("e3torch_gate::forward")(_fake_forward)
     torch.library.register_fake("e3torch_gate::backward")(_fake_backward)
+    torch.library.register_fake("e3torch_gate::double_backward")(_fake_double_backward)
     torch.library.register_autograd("e3torch_gate::forward", _backward_forward, setup_context=_setup_forward)
     torch.library.register_autograd(
         "e3torch_gate::backward", _backward_backward, setup_context=_setup_backward

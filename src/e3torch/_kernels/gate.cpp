@@ -3,8 +3,10 @@
 // forward(x, tab, scales, d_out) -> y reads every row of x (N, d_in) once and writes every row of y (N, d_out)
 // once: the activated scalars (c * f(x), per run of columns sharing one function), then every gated component
 // times its activated gate. backward(x, grad, tab, scales) -> grad_x is the vector-Jacobian product, also in one
-// pass over the rows (the activations are recomputed with their derivatives, nothing but x is saved). The plan
-// (tab, scales) is encoded by e3torch/_kernels/_gate_ops.py; the double backward is written there in torch ops.
+// pass over the rows (the activations are recomputed with their derivatives, nothing but x is saved).
+// double_backward(x, grad, h, tab, scales) -> (dx, dgrad) differentiates <h, backward(x, grad)> (one pass, with the
+// activations' second derivatives); e3torch/_kernels/_gate_ops.py calls it when no higher derivative is asked for
+// and otherwise writes the same formula in torch ops. The plan (tab, scales) is encoded there too.
 //
 // The activations are evaluated by this file's own branch-free exp (Cody-Waite reduction, Taylor polynomial:
 // float to ~1 ulp, double to ~2 ulp) so the loops over contiguous columns vectorize (`omp simd`) without
@@ -17,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -175,6 +178,31 @@ E3G_INLINE void act_d(T x, T& f, T& d) {
   }
 }
 
+// f, f' and f''.
+template <int C, typename T>
+E3G_INLINE void act_d2(T x, T& f, T& d, T& d2) {
+  if constexpr (C == kSilu) {
+    const T s = vsigmoid(x), q = s * (T(1) - s);
+    f = x * s, d = s + x * q, d2 = q * (T(2) + x * (T(1) - T(2) * s));
+  } else if constexpr (C == kSigmoid) {
+    const T s = vsigmoid(x), q = s * (T(1) - s);
+    f = s, d = q, d2 = q * (T(1) - T(2) * s);
+  } else if constexpr (C == kTanh) {
+    const T t = vtanh(x), q = T(1) - t * t;
+    f = t, d = q, d2 = T(-2) * t * q;
+  } else if constexpr (C == kGelu) {
+    const T cdf = T(0.5) * (T(1) + std::erf(x * T(kInvSqrt2)));
+    const T pdf = T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
+    f = x * cdf, d = cdf + x * pdf, d2 = pdf * (T(2) - x * x);
+  } else if constexpr (C == kSoftplus) {
+    const T z = vexp(x), s = z / (z + T(1));
+    f = x > T(20) ? x : std::log1p(z), d = x > T(20) ? T(1) : s, d2 = x > T(20) ? T(0) : s * (T(1) - s);
+  } else {  // identity, relu, abs: piecewise linear
+    act_d<C>(x, f, d);
+    d2 = T(0);
+  }
+}
+
 // y[j] = c f(x[j]) over a contiguous run.
 template <int C, typename T>
 void run_f(const T* __restrict x, T* __restrict y, int64_t n, T c) {
@@ -203,6 +231,49 @@ void run_dg(const T* __restrict x, const T* __restrict g, T* __restrict d, int64
     act_d<C>(x[j], f, fd);
     d[j] = c * fd * g[j];
   }
+}
+
+// Scalars of the double backward: dg[j] = c f'(x[j]) h[j], dx[j] = c f''(x[j]) g[j] h[j].
+template <int C, typename T>
+void run_s2(const T* __restrict x, const T* __restrict g, const T* __restrict h, T* __restrict dg,
+            T* __restrict dx, int64_t n, T c) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    T f, d, d2;
+    act_d2<C>(x[j], f, d, d2);
+    dg[j] = c * d * h[j];
+    dx[j] = c * d2 * g[j] * h[j];
+  }
+}
+
+// Gates of the double backward: c f, c f', c f''.
+template <int C, typename T>
+void run_g2(const T* __restrict x, T* __restrict a, T* __restrict a1, T* __restrict a2, int64_t n, T c) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    T f, d, d2;
+    act_d2<C>(x[j], f, d, d2);
+    a[j] = c * f, a1[j] = c * d, a2[j] = c * d2;
+  }
+}
+
+template <typename T>
+using RunS2 = void (*)(const T*, const T*, const T*, T*, T*, int64_t, T);
+template <typename T>
+using RunG2 = void (*)(const T*, T*, T*, T*, int64_t, T);
+
+template <typename T>
+RunS2<T> pick_s2(int64_t code) {
+  static const RunS2<T> table[kNumCodes] = {run_s2<0, T>, run_s2<1, T>, run_s2<2, T>, run_s2<3, T>,
+                                            run_s2<4, T>, run_s2<5, T>, run_s2<6, T>, run_s2<7, T>};
+  return table[code];
+}
+
+template <typename T>
+RunG2<T> pick_g2(int64_t code) {
+  static const RunG2<T> table[kNumCodes] = {run_g2<0, T>, run_g2<1, T>, run_g2<2, T>, run_g2<3, T>,
+                                            run_g2<4, T>, run_g2<5, T>, run_g2<6, T>, run_g2<7, T>};
+  return table[code];
 }
 
 template <typename T>
@@ -371,6 +442,72 @@ void backward_rows(const Plan& p, const T* x, int64_t ldx, const T* go, int64_t 
   });
 }
 
+// The double backward: the derivatives of <h, backward(x, g)> with respect to x (dx) and g (dg), h of x's shape.
+template <typename T>
+void double_backward_rows(const Plan& p, const T* x, int64_t ldx, const T* go, int64_t ldg, const T* h,
+                          int64_t ldh, T* dx, int64_t lddx, T* dg, int64_t lddg, int64_t n) {
+  at::parallel_for(0, n, grain(p), [&](int64_t begin, int64_t end) {
+    const int64_t ng = std::max<int64_t>(1, p.n_gates);
+    std::vector<T> buf(6 * ng);
+    T* __restrict a = buf.data();  // c f, c f', c f'' of the gates
+    T* __restrict a1 = a + ng;
+    T* __restrict a2 = a1 + ng;
+    T* __restrict ha1 = a2 + ng;  // h at the gate, times c f'
+    T* __restrict sx = ha1 + ng;  // sum over the gated components of g x
+    T* __restrict sh = sx + ng;   // ... and of g h
+    const int32_t* __restrict gate_of = p.gate_of.data();
+    std::vector<RunS2<T>> sf;
+    std::vector<RunG2<T>> gf;
+    for (const Run& r : p.scalars) sf.push_back(pick_s2<T>(r.code));
+    for (const Run& r : p.gates) gf.push_back(pick_g2<T>(r.code));
+    const size_t ns = p.scalars.size();
+    for (int64_t i = begin; i < end; ++i) {
+      const T* __restrict xi = x + i * ldx;
+      const T* __restrict gi = go + i * ldg;
+      const T* __restrict hi = h + i * ldh;
+      T* __restrict dxi = dx + i * lddx;
+      T* __restrict dgi = dg + i * lddg;
+      for (size_t k = 0; k < ns; ++k) {
+        const Run& r = p.scalars[k];
+        sf[k](xi + r.in, gi + r.out, hi + r.in, dgi + r.out, dxi + r.in, r.len, T(p.scales[k]));
+      }
+      for (size_t k = 0; k < p.gates.size(); ++k) {
+        const Run& r = p.gates[k];
+        gf[k](xi + r.in, a + r.out, a1 + r.out, a2 + r.out, r.len, T(p.scales[ns + k]));
+        for (int64_t j = 0; j < r.len; ++j) ha1[r.out + j] = hi[r.in + j] * a1[r.out + j];
+      }
+      for (int64_t k = 0; k < p.n_gates; ++k) sx[k] = T(0), sh[k] = T(0);
+      for (const Run& s : p.spans) {
+        const T* __restrict xs = xi + s.in;
+        const T* __restrict gs = gi + s.out;
+        const T* __restrict hs = hi + s.in;
+        const int32_t* __restrict idx = gate_of + s.code;
+        T* __restrict dxs = dxi + s.in;
+        T* __restrict dgs = dgi + s.out;
+#pragma omp simd
+        for (int64_t j = 0; j < s.len; ++j) {
+          const T q = ha1[idx[j]];
+          dgs[j] = q * xs[j] + hs[j] * a[idx[j]];
+          dxs[j] = q * gs[j];
+        }
+        for (int64_t j = 0; j < s.len; ++j) {
+          sx[idx[j]] += gs[j] * xs[j];
+          sh[idx[j]] += gs[j] * hs[j];
+        }
+      }
+      for (const Run& r : p.gates) {
+        T* __restrict dxr = dxi + r.in;
+        const T* __restrict hr = hi + r.in;
+#pragma omp simd
+        for (int64_t j = 0; j < r.len; ++j) {
+          const int64_t k = r.out + j;
+          dxr[j] = a2[k] * hr[j] * sx[k] + a1[k] * sh[k];
+        }
+      }
+    }
+  });
+}
+
 // Fresh large outputs are first touched here; transparent huge pages (a hint, where THP is in "madvise" mode) make
 // the first touch cheaper.
 inline void advise_huge_pages(const at::Tensor& t) {
@@ -427,14 +564,44 @@ at::Tensor backward(const at::Tensor& x_in, const at::Tensor& grad_in, at::IntAr
   return gx;
 }
 
+std::tuple<at::Tensor, at::Tensor> double_backward(const at::Tensor& x_in, const at::Tensor& grad_in,
+                                                   const at::Tensor& h_in, at::IntArrayRef tab,
+                                                   at::ArrayRef<double> scales) {
+  const Plan p = parse(tab, scales);
+  check_input(x_in, "x", p.d_in);
+  check_input(grad_in, "grad", p.d_out);
+  check_input(h_in, "h", p.d_in);
+  TORCH_CHECK(grad_in.scalar_type() == x_in.scalar_type() && h_in.scalar_type() == x_in.scalar_type(),
+              "e3torch_gate::double_backward: expected grad and h of dtype ", x_in.scalar_type(), ", got ",
+              grad_in.scalar_type(), " and ", h_in.scalar_type());
+  TORCH_CHECK(grad_in.size(0) == x_in.size(0) && h_in.size(0) == x_in.size(0),
+              "e3torch_gate::double_backward: expected grad and h with ", x_in.size(0), " rows, got ",
+              grad_in.size(0), " and ", h_in.size(0));
+  const at::Tensor x = rows(x_in), go = rows(grad_in), h = rows(h_in);
+  const int64_t n = x.size(0);
+  const auto options = x.options().memory_format(at::MemoryFormat::Contiguous);
+  at::Tensor dx = at::empty({n, p.d_in}, options), dg = at::empty({n, p.d_out}, options);
+  if (n == 0 || p.d_in == 0) return {dx, dg};
+  advise_huge_pages(dx);
+  advise_huge_pages(dg);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "e3torch_gate::double_backward", [&] {
+    double_backward_rows<scalar_t>(p, x.const_data_ptr<scalar_t>(), x.stride(0), go.const_data_ptr<scalar_t>(),
+                                   go.stride(0), h.const_data_ptr<scalar_t>(), h.stride(0),
+                                   dx.data_ptr<scalar_t>(), dx.stride(0), dg.data_ptr<scalar_t>(), dg.stride(0), n);
+  });
+  return {dx, dg};
+}
+
 }  // namespace e3gate
 
 TORCH_LIBRARY(e3torch_gate, m) {
   m.def("forward(Tensor x, int[] tab, float[] scales, int d_out) -> Tensor");
   m.def("backward(Tensor x, Tensor grad, int[] tab, float[] scales) -> Tensor");
+  m.def("double_backward(Tensor x, Tensor grad, Tensor h, int[] tab, float[] scales) -> (Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(e3torch_gate, CPU, m) {
   m.impl("forward", &e3gate::forward);
   m.impl("backward", &e3gate::backward);
+  m.impl("double_backward", &e3gate::double_backward);
 }
