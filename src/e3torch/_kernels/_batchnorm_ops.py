@@ -1,12 +1,12 @@
 """Python side of the fused batch normalization: fake implementations and the autograd formula.
 
 The C++ operator ``e3torch_bn::forward(x, weight, bias, running_mean, running_var, comp_channel, scalar_cols,
-num_channels, component, eps, training)`` normalizes ``x`` ``(n, dim)`` in two passes (column statistics, then the
-output written once) and returns ``(out, mean, field)``: the batch means of the ``0e`` components and the biased
-batch second moment of every channel (empty in eval, where the running statistics are used).
-``e3torch_bn::backward`` is its fused vector-Jacobian product (two passes as well). Under ``create_graph=True``
-the backward is instead written with differentiable torch ops (the statistics recomputed from ``x``), so that
-derivatives of any order are available; without it the fused operator runs.
+num_channels, component, eps, training)`` normalizes ``x`` ``(n, dim)`` in two passes (column statistics, then
+the output written once) and returns ``(out, mean, field)``: the batch means of the ``0e`` components and the
+biased batch second moment of every channel (empty in eval, where the running statistics are used).
+``e3torch_bn::backward`` is its fused vector-Jacobian product (two passes as well). Under
+``create_graph=True`` the backward is instead written with differentiable torch ops (the statistics recomputed
+from ``x``), so that derivatives of any order are available; without it the fused operator runs.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ __all__ = ["batch_norm", "reference", "register"]
 
 
 def _fake_forward(
-    x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, running_mean: torch.Tensor | None,
-    running_var: torch.Tensor | None, comp_channel: torch.Tensor, scalar_cols: torch.Tensor, num_channels: int,
-    component: bool, eps: float, training: bool,
+    x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None,
+    running_mean: torch.Tensor | None, running_var: torch.Tensor | None, comp_channel: torch.Tensor,
+    scalar_cols: torch.Tensor, num_channels: int, component: bool, eps: float, training: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
     num_scalar = scalar_cols.shape[0] if training else 0
     return x.new_empty(x.shape), x.new_empty(num_scalar), x.new_empty(num_channels if training else 0)
@@ -196,8 +196,8 @@ def batch_norm(
     >>> from e3torch._kernels import kernels_available
     >>> if kernels_available("batchnorm"):
     ...     x = torch.tensor([[1.0, 3.0, 4.0], [3.0, 0.0, 0.0]])
-    ...     out, mean, field = batch_norm(x, None, None, None, None, torch.tensor([0, 1, 1]), torch.tensor([0]),
-    ...                                   2, False, 0.0, True)
+    ...     cc, sc = torch.tensor([0, 1, 1]), torch.tensor([0])
+    ...     out, mean, field = batch_norm(x, None, None, None, None, cc, sc, 2, False, 0.0, True)
     ...     print(mean, field)
     tensor([2.]) tensor([ 1.0000, 12.5000])
     """

@@ -29,10 +29,6 @@
 #include <cmath>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 namespace e3bn {
 
 constexpr int64_t kRowGrain = 64;  // rows per task of the elementwise passes
@@ -87,17 +83,6 @@ std::vector<double> values(const c10::optional<at::Tensor>& t, int64_t size, dou
   const at::Tensor d = t->to(at::kDouble).contiguous();
   std::copy_n(d.data_ptr<double>(), size, out.begin());
   return out;
-}
-
-inline void advise_huge_pages(const at::Tensor& t) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t(1) << 21;
-  const size_t bytes = t.numel() * t.element_size();
-  if (bytes < 4 * kHuge) return;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(t.data_ptr()) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(t.data_ptr()) + bytes) & ~(kHuge - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#endif
 }
 
 // Rows with unit column stride, read in place (a broadcast row, stride 0, stays one row).
@@ -193,13 +178,11 @@ void affine_pass(const T* a, int64_t lda, const T* b, int64_t ldb, T* out, int64
   });
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& x_in, const c10::optional<at::Tensor>& weight,
-                                                       const c10::optional<at::Tensor>& bias,
-                                                       const c10::optional<at::Tensor>& running_mean,
-                                                       const c10::optional<at::Tensor>& running_var,
-                                                       const at::Tensor& comp_channel, const at::Tensor& scalar_cols,
-                                                       int64_t num_channels, bool component, double eps,
-                                                       bool training) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(
+    const at::Tensor& x_in, const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
+    const c10::optional<at::Tensor>& running_mean, const c10::optional<at::Tensor>& running_var,
+    const at::Tensor& comp_channel, const at::Tensor& scalar_cols, int64_t num_channels, bool component, double eps,
+    bool training) {
   const at::Tensor x = rows(x_in);
   const Layout L = make_layout(x, comp_channel, scalar_cols, num_channels, component);
   const int64_t n = L.n, dim = L.dim, C = L.C, S = L.S;
@@ -210,7 +193,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& x_in, c
   const std::vector<double> bb = values(bias, S, 0.0, "bias");
   std::vector<double> mean(S, 0.0), field(C, 0.0);
   at::Tensor out = at::empty({n, dim}, x.options());
-  // advise_huge_pages(out);
   at::Tensor mean_t = at::empty({training ? S : 0}, x.options());
   at::Tensor field_t = at::empty({training ? C : 0}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "e3torch_bn::forward", [&] {
@@ -270,7 +252,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward(
   const std::vector<double> field = values(field_in, C, 1.0, "field");
   const bool sums = training || need_w || need_b;
   at::Tensor gx = at::empty({need_x ? n : 0, need_x ? dim : 0}, x.options());
-  // if (need_x) advise_huge_pages(gx);
   at::Tensor gw = at::empty({need_w ? C : 0}, x.options());
   at::Tensor gb = at::empty({need_b ? S : 0}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "e3torch_bn::backward", [&] {

@@ -5,17 +5,18 @@ the sample for instance normalization); ``0e`` scalars are centred first. The no
 invariant under rotations, so the layer is equivariant. Numbers, parameters, buffers and repr are those of
 e3nn 0.6.0.
 
-Execution plan: e3nn loops over the terms of ``irreps`` in Python. Here, for CPU float32/float64 inputs and when
-the C++ kernels of the ``"batchnorm"`` family are available, training (``reduce="mean"``, no ``instance``) and eval
-call the fused operator of :mod:`e3torch._kernels._batchnorm_ops`: one pass reduces per-thread column sums into the
-batch statistics, a second writes the output once; its backward is two passes as well. The running statistics
-are then updated from the returned batch statistics with a few channel-sized ops. ``reduce="max"`` (training)
-and ``instance=True`` stay on the pure-torch path below, which is also the fallback and the tests' oracle.
+Execution plan: e3nn loops over the terms of ``irreps`` in Python. Here, for CPU float32/float64 inputs and
+when the C++ kernels of the ``"batchnorm"`` family are available, training (``reduce="mean"``, no
+``instance``) and eval call the fused operator of :mod:`e3torch._kernels._batchnorm_ops`: one pass reduces
+per-thread column sums into the batch statistics, a second writes the output once; its backward is two passes
+as well. The running statistics are then updated from the returned batch statistics with a few channel-sized
+ops. ``reduce="max"`` (training) and ``instance=True`` stay on the pure-torch path below, which is also the
+fallback and the tests' oracle.
 
-Pure-torch path: the statistics of all components come from one ``var_mean`` over the batch; a per-component second moment (centred for scalars) is reduced to one
-number per irrep copy with a few ops per distinct ``l``; the output is one ``addcmul`` (``x * scale + shift``)
-with per-component scale and shift vectors. Only ``reduce="max"`` needs per-sample norms (one square and a few
-ops per ``l``).
+Pure-torch path: the statistics of all components come from one ``var_mean`` over the batch; a per-component
+second moment (centred for scalars) is reduced to one number per irrep copy with a few ops per distinct ``l``;
+the output is one ``addcmul`` (``x * scale + shift``) with per-component scale and shift vectors. Only
+``reduce="max"`` needs per-sample norms (one square and a few ops per ``l``).
 """
 
 from __future__ import annotations
@@ -235,10 +236,11 @@ class BatchNorm(torch.nn.Module):
 
     Notes
     -----
-    On CPU, for float32/float64 inputs, training with ``reduce="mean"`` and eval (without ``instance``) run the
-    fused C++ operators of the ``"batchnorm"`` kernel family (two passes over the data, forward and backward;
-    derivatives of any order). Training with ``reduce="max"``, instance normalization, other dtypes and devices,
-    and machines where the kernels cannot be built use the pure-torch path, which gives the same numbers.
+    On CPU, for float32/float64 inputs, training with ``reduce="mean"`` and eval (without ``instance``) run
+    the fused C++ operators of the ``"batchnorm"`` kernel family (two passes over the data, forward and
+    backward; derivatives of any order). Training with ``reduce="max"``, instance normalization, other dtypes
+    and devices, and machines where the kernels cannot be built use the pure-torch path, which gives the same
+    numbers.
 
     Examples
     --------
@@ -321,8 +323,8 @@ class BatchNorm(torch.nn.Module):
             self._use_kernels = False
 
     def _update_running(self, mean_s: torch.Tensor | None, field: torch.Tensor) -> None:
-        """The running statistics become ``(1 - momentum) * running + momentum * batch`` (e3nn's expression; the
-        batch second moments are biased, means over the batch)."""
+        """Running statistics: ``(1 - momentum) * running + momentum * batch`` (e3nn's expression; the batch
+        second moments are biased, means over the batch)."""
         m = self.momentum
         with torch.no_grad():
             if mean_s is not None:
@@ -330,7 +332,7 @@ class BatchNorm(torch.nn.Module):
             self.running_var.copy_((1 - m) * self.running_var + m * field.detach())
 
     def _kernel_ok(self, x: torch.Tensor) -> bool:
-        """Whether the fused operator takes ``x``: kernels built, CPU, float32/float64, one dtype throughout."""
+        """Whether the fused operator takes ``x``: kernels built, CPU, float32/float64, one dtype."""
         if not self._use_kernels or x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
             return False
         if self.training and (self.reduce != "mean" or x.shape[0] == 0):
