@@ -30,7 +30,35 @@
 namespace e3lin {
 
 using e3tp::Buffer;
-using e3tp::gemm_acc;
+
+// C[m][n] += sum_k A[m * sam + k * sak] B[k * ldb + n]: tp_common.h's register blocks, with AVX-512 first in
+// panels of four lane vectors (6 x 4 accumulators: 24 of the 32 registers), the rest by its gemm_acc.
+template <typename T>
+inline void gemm_acc(int M, int N, int K, const T* A, int64_t sam, int64_t sak, const T* B, int64_t ldb, T* C,
+                     int64_t ldc) {
+#if defined(__AVX512F__)
+  constexpr int ZT = e3tp::Lanes<T>::ZT, W = 4 * ZT, KC = 256;
+  const int N4 = N / W * W;
+  if (N4 > 0) {
+    for (int k0 = 0; k0 < K; k0 += KC) {
+      const int kc = std::min(KC, K - k0);
+      const T* Ak = A + k0 * sak;
+      const T* Bk = B + k0 * ldb;
+      for (int n = 0; n < N4; n += W) {
+        int m = 0;
+        const T* Bn = Bk + n;
+        T* Cn = C + n;
+        for (; m + 6 <= M; m += 6) e3tp::gemm_block<T, 6, 4>(kc, Ak + m * sam, sam, sak, Bn, ldb, Cn + m * ldc, ldc);
+        for (; m + 2 <= M; m += 2) e3tp::gemm_block<T, 2, 4>(kc, Ak + m * sam, sam, sak, Bn, ldb, Cn + m * ldc, ldc);
+        if (m < M) e3tp::gemm_block<T, 1, 4>(kc, Ak + m * sam, sam, sak, Bn, ldb, Cn + m * ldc, ldc);
+      }
+    }
+  }
+  if (N4 < N) e3tp::gemm_acc<T>(M, N - N4, K, A, sam, sak, B + N4, ldb, C + N4, ldc);
+#else
+  e3tp::gemm_acc<T>(M, N, K, A, sam, sak, B, ldb, C, ldc);
+#endif
+}
 
 // Per-thread scratch that only grows (no allocation or clearing per call); contents are undefined on entry.
 template <typename T>
@@ -397,7 +425,8 @@ class GradWeightFn : public torch::autograd::Function<GradWeightFn> {
     at::Tensor gx, gg;
     if (k.defined() && ctx->needs_input_grad(0))  // <k, G(x, g)> = <g, F(x, k)> = <F^T(g, k), x>
       gx = call_forward(g, k, tab, static_dim(ctx->saved_data["dim_x"]), true);
-    if (k.defined() && ctx->needs_input_grad(1)) gg = call_forward(x, k, tab, static_dim(ctx->saved_data["dim_g"]), false);
+    if (k.defined() && ctx->needs_input_grad(1))
+      gg = call_forward(x, k, tab, static_dim(ctx->saved_data["dim_g"]), false);
     return {gx, gg, at::Tensor(), at::Tensor()};
   }
 };
