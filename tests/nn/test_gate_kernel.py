@@ -365,3 +365,15 @@ def test_double_backward_argument_checks() -> None:
         op(torch.randn(2, d_in), torch.randn(2, d_out), torch.randn(2, d_out), tab, scales)
     with pytest.raises(RuntimeError, match="expected grad and h with 2 rows, got 2 and 3"):
         op(torch.randn(2, d_in), torch.randn(2, d_out), torch.randn(3, d_in), tab, scales)
+
+
+def test_pickle_from_before_the_kernels() -> None:
+    fast, slow = _pair(LAYOUTS[0])
+    state = fast.__getstate__()
+    for key in ("_kernel_plan", "_use_kernels", "_dims"):
+        del state[key]
+    old = nn.Gate.__new__(nn.Gate)
+    old.__setstate__(state)
+    assert old.backend == "cpp"
+    x = torch.randn(3, fast.irreps_in.dim, dtype=DT)
+    torch.testing.assert_close(old(x), slow(x), atol=1e-12, rtol=0)

@@ -238,8 +238,11 @@ class Gate(torch.nn.Module):
         self.register_buffer(
             "gate_index", torch.tensor(self.plan.gate_index, dtype=torch.long), persistent=False
         )
-        plan = self.plan
-        layout = None
+        self._setup_kernels()
+
+    def _setup_kernels(self) -> None:
+        """The fused kernels' plan (integers and float64 constants, not buffers: exact under ``.to()``), or None."""
+        plan, layout = self.plan, None
         if self.irreps_in.dim > 0:
             layout = _gate_ops.encode(
                 plan.sizes,
@@ -248,15 +251,17 @@ class Gate(torch.nn.Module):
                 plan.gated,
                 plan.gate_index,
             )
-        # the fused kernels' plan (integers and float64 constants, not buffers: exact under .to()), or None
         self._kernel_plan = None if layout is None else (layout.table(), list(layout.scales))
         self._dims = (self.irreps_in.dim, self.irreps_out.dim)
         self._use_kernels = layout is not None and _kernels.kernels_available("gate")
 
     def __setstate__(self, state: dict) -> None:
-        # unpickled in another process: load (or, without a compiler, give up) the kernels there
+        # unpickled in another process: load (or, without a compiler, give up) the kernels there; a pickle made
+        # before the kernels existed gets their plan now
         super().__setstate__(state)
-        if self.__dict__.get("_use_kernels") and not _kernels.kernels_available("gate"):
+        if "_kernel_plan" not in state:
+            self._setup_kernels()
+        elif self._use_kernels and not _kernels.kernels_available("gate"):
             self._use_kernels = False
 
     @property
