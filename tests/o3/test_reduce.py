@@ -28,6 +28,12 @@ CASES = [
     ("ijk", {"i": "1o", "j": "1o", "k": "1o", "filter_ir_mid": ["0e", "1e", "1o"]}),
     ("ijk", {"i": "1o", "j": "1o", "k": "1o", "filter_ir_out": ["1o"], "filter_ir_mid": ["2e", "1o"]}),
     ("ij=ji", {"i": "2x1o", "eps": 0.2}),
+    # intermediate filters with symmetries: only the symmetric tensors inside the span of the allowed couplings
+    ("ijkl=jikl=ijlk=klij", {"i": "1o", "filter_ir_mid": ["0e", "1o", "1e", "2e"]}),
+    ("ijkl=jikl=ijlk=klij", {"i": "0e+1o", "filter_ir_mid": ["0e", "1o", "1e", "2e"]}),
+    ("ijk=jik=ikj", {"i": "1o+2e", "filter_ir_mid": ["1o", "2e", "0e", "3o"]}),
+    ("ijk=-jik", {"i": "1o+0e", "k": "1o", "filter_ir_mid": ["1e", "1o", "0o"]}),
+    ("ijkl=jikl=klij", {"i": "1o", "filter_ir_mid": ["0e", "1o", "2e", "2o"]}),
 ]
 
 

@@ -14,7 +14,9 @@ the symmetries that fix ``k``) and of ``k`` are coupled with Clebsch-Gordan coef
 
 every candidate block is projected on the symmetric subspace (the group average of the signed permutations) and
 orthonormalized by Gram-Schmidt, in generation order, against the blocks of the same irrep already kept; a block is
-kept when its residual (per row) exceeds ``4 eps``. The blocks are then sorted by irrep (stably). This reproduces
+kept when its residual (per row) exceeds ``4 eps``. With ``filter_ir_mid`` the candidates span only part of the
+space, and what is kept is the symmetric tensors inside their span (see ``_project_symmetric``). The blocks are then
+sorted by irrep (stably). This reproduces
 e3nn's change of basis, including the order of the copies and their signs.
 
 The module also carries, under ``main``, the tree of two-input tensor products that expresses each output block
@@ -93,6 +95,27 @@ def _symmetrize(c: torch.Tensor, formulas: _Formulas) -> torch.Tensor:
     return total / len(formulas)
 
 
+def _project_symmetric(
+    cs: list[torch.Tensor], formulas: _Formulas, ir: Irrep, filtered: bool
+) -> list[torch.Tensor]:
+    r"""Project the orthonormal candidates ``cs`` (one irrep) on the symmetric tensors within their span ``F``.
+
+    Without an intermediate filter the symmetric projection :math:`P` maps ``F`` into itself and the projections are
+    ``P c``. With one, ``F`` misses part of the symmetric space: the symmetric tensors inside ``F`` are the
+    eigenvalue-1 eigenspace of :math:`M_{ij} = \langle c_i, P c_j \rangle / (2l+1)`; with :math:`\Pi` the
+    projector on it, candidate ``i`` becomes :math:`\sum_j \Pi_{ij} c_j` (equal to ``P c_i`` when ``F`` is stable).
+    """
+    projected = [_symmetrize(c, formulas) for c in cs]
+    if not filtered:
+        return projected
+    stack, pstack = torch.stack(cs), torch.stack(projected)
+    m = torch.einsum("i...,j...->ij", stack, pstack) / ir.dim
+    values, vectors = torch.linalg.eigh((m + m.T) / 2)
+    keep = vectors[:, values > 1 - 1e-9]
+    pi = keep @ keep.T
+    return list(torch.einsum("ij,j...->i...", pi, stack))
+
+
 def _base_blocks(irreps: Irreps, keep: frozenset[Irrep] | None, eps: float) -> list[tuple[Irrep, torch.Tensor]]:
     out = []
     if not 1.0 > 4 * eps:
@@ -125,7 +148,7 @@ def _reduce(
     left = _reduce(_sub_formulas(formulas, n - 1), irreps[:-1], None, filter_ir_mid, eps, False)
     right = _reduce(frozenset({(1, (0,))}), irreps[-1:], None, filter_ir_mid, eps, False)
     trivial = len(formulas) == 1
-    found: dict[Irrep, list[torch.Tensor]] = {}
+    candidates: dict[Irrep, list[torch.Tensor]] = {}
     for ir1, q1 in left:
         a = q1.reshape(ir1.dim, -1)
         for ir2, q2 in right:
@@ -136,13 +159,17 @@ def _reduce(
                     continue
                 w = wigner_3j(ir1.l, ir2.l, ir.l, dtype=torch.float64) * math.sqrt(ir.dim)
                 c = torch.einsum("ijk,iA,jB->kAB", w, a, q2).reshape((ir.dim,) + dims)
-                if not trivial:
-                    c = _symmetrize(c, formulas)
-                for b in found.get(ir, []):
-                    c = c - (c * b).sum() / ir.dim * b
-                norm = c.norm() / math.sqrt(ir.dim)
-                if norm > 4 * eps:
-                    found.setdefault(ir, []).append(c / norm)
+                candidates.setdefault(ir, []).append(c)
+    found: dict[Irrep, list[torch.Tensor]] = {}
+    for ir, cs in candidates.items():
+        if not trivial:
+            cs = _project_symmetric(cs, formulas, ir, filtered=filter_ir_mid is not None)
+        for c in cs:
+            for b in found.get(ir, []):
+                c = c - (c * b).sum() / ir.dim * b
+            norm = c.norm() / math.sqrt(ir.dim)
+            if norm > 4 * eps:
+                found.setdefault(ir, []).append(c / norm)
     return tuple((ir, q) for ir in sorted(found) for q in found[ir])
 
 
