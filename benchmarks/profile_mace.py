@@ -4,8 +4,9 @@ Runs the models of :mod:`benchmarks.bench_mace` once with forward hooks that rec
 times each recorded call in isolation, interleaved e3nn / e3torch (medians), in two modes:
 
 - ``fwd``: the forward alone;
-- ``fwd+grad``: the forward and the gradient of a random projection of the output with respect to the floating
-  point inputs (what the force computation of an energy+forces evaluation asks of each module).
+- ``fwd+grad``: the forward and the gradient of a random projection of the output with respect to those inputs
+  that required a gradient in the model's own run (what the force computation of an energy+forces evaluation
+  asks of each module; a module off the way to the positions counts its forward only).
 
 The ``(mace code)`` rows are mace's own modules whose cost is the same code on both sides (e.g. the symmetric
 contraction's einsums, which only see plain tensors). The last column gives each row's share of the sum of e3nn's
@@ -44,7 +45,9 @@ def _record(model: torch.nn.Module, batch: dict[str, Any]) -> dict[str, tuple[An
         if type(module).__name__ in _LEAF_TYPES and not any(name.startswith(p + ".") for p in seen):
 
             def hook(mod: torch.nn.Module, args: tuple[Any, ...], name: str = name) -> None:
-                seen.setdefault(name, tuple(a.detach().clone() if torch.is_tensor(a) else a for a in args))
+                # the inputs, and whether each one was on the way to the positions (needs its gradient)
+                seen.setdefault(name, tuple((a.detach().clone(), a.requires_grad) if torch.is_tensor(a) else a
+                                            for a in args))  # fmt: skip
 
             handles.append(module.register_forward_pre_hook(hook))
     _evaluate(model, batch)()
@@ -54,12 +57,14 @@ def _record(model: torch.nn.Module, batch: dict[str, Any]) -> dict[str, tuple[An
 
 
 def _call(module: torch.nn.Module, args: tuple[Any, ...], mode: str) -> Callable[[], Any]:
-    inputs = [a.requires_grad_(True) if torch.is_tensor(a) and a.is_floating_point() else a for a in args]
+    inputs = [a[0].requires_grad_(a[1]) if isinstance(a, tuple) else a for a in args]
     grad_inputs = [a for a in inputs if torch.is_tensor(a) and a.requires_grad]
     probe: list[torch.Tensor] = []
 
     def run() -> Any:
-        if mode == "fwd":
+        if (
+            mode == "fwd" or not grad_inputs
+        ):  # not on the way to the positions: no backward in a force evaluation
             with torch.no_grad():
                 return module(*inputs)
         out = module(*inputs)
