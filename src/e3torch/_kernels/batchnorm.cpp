@@ -23,6 +23,7 @@
 #include <ATen/AccumulateType.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
+#include <ATen/cpu/vec/vec.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -97,6 +98,76 @@ inline int64_t num_blocks(int64_t n) {
   return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n / kRowGrain));
 }
 
+// Row kernels over dim contiguous components, two vectors per step (the unrolling matters on one core).
+template <typename T>
+inline void row_moments(const T* __restrict a, const T* __restrict sh, T* __restrict t1, T* __restrict t2,
+                        int64_t dim) {  // t1 += a - sh, t2 += (a - sh)^2
+  using V = at::vec::Vectorized<T>;
+  constexpr int64_t W = V::size();
+  int64_t j = 0;
+  for (; j + 2 * W <= dim; j += 2 * W) {
+    const V d0 = V::loadu(a + j) - V::loadu(sh + j), d1 = V::loadu(a + j + W) - V::loadu(sh + j + W);
+    (V::loadu(t1 + j) + d0).store(t1 + j);
+    (V::loadu(t1 + j + W) + d1).store(t1 + j + W);
+    at::vec::fmadd(d0, d0, V::loadu(t2 + j)).store(t2 + j);
+    at::vec::fmadd(d1, d1, V::loadu(t2 + j + W)).store(t2 + j + W);
+  }
+  for (; j < dim; ++j) {
+    const T d = a[j] - sh[j];
+    t1[j] += d;
+    t2[j] += d * d;
+  }
+}
+
+template <typename T>
+inline void row_cross(const T* __restrict a, const T* __restrict b, const T* __restrict sh, T* __restrict t1,
+                      T* __restrict t2, int64_t dim) {  // t1 += b, t2 += b * (a - sh)
+  using V = at::vec::Vectorized<T>;
+  constexpr int64_t W = V::size();
+  int64_t j = 0;
+  for (; j + 2 * W <= dim; j += 2 * W) {
+    const V b0 = V::loadu(b + j), b1 = V::loadu(b + j + W);
+    (V::loadu(t1 + j) + b0).store(t1 + j);
+    (V::loadu(t1 + j + W) + b1).store(t1 + j + W);
+    at::vec::fmadd(b0, V::loadu(a + j) - V::loadu(sh + j), V::loadu(t2 + j)).store(t2 + j);
+    at::vec::fmadd(b1, V::loadu(a + j + W) - V::loadu(sh + j + W), V::loadu(t2 + j + W)).store(t2 + j + W);
+  }
+  for (; j < dim; ++j) {
+    t1[j] += b[j];
+    t2[j] += b[j] * (a[j] - sh[j]);
+  }
+}
+
+template <typename T>
+inline void row_affine(const T* __restrict a, const T* __restrict p, const T* __restrict q, T* __restrict o,
+                       int64_t dim) {  // o = a * p + q
+  using V = at::vec::Vectorized<T>;
+  constexpr int64_t W = V::size();
+  int64_t j = 0;
+  for (; j + 2 * W <= dim; j += 2 * W) {
+    const V r0 = at::vec::fmadd(V::loadu(a + j), V::loadu(p + j), V::loadu(q + j));
+    const V r1 = at::vec::fmadd(V::loadu(a + j + W), V::loadu(p + j + W), V::loadu(q + j + W));
+    r0.store(o + j);
+    r1.store(o + j + W);
+  }
+  for (; j < dim; ++j) o[j] = a[j] * p[j] + q[j];
+}
+
+template <typename T>
+inline void row_affine2(const T* __restrict a, const T* __restrict b, const T* __restrict p, const T* __restrict q,
+                        const T* __restrict r, T* __restrict o, int64_t dim) {  // o = a * p + (b * r + q)
+  using V = at::vec::Vectorized<T>;
+  constexpr int64_t W = V::size();
+  int64_t j = 0;
+  for (; j + 2 * W <= dim; j += 2 * W) {
+    const V u0 = at::vec::fmadd(V::loadu(b + j), V::loadu(r + j), V::loadu(q + j));
+    const V u1 = at::vec::fmadd(V::loadu(b + j + W), V::loadu(r + j + W), V::loadu(q + j + W));
+    at::vec::fmadd(V::loadu(a + j), V::loadu(p + j), u0).store(o + j);
+    at::vec::fmadd(V::loadu(a + j + W), V::loadu(p + j + W), u1).store(o + j + W);
+  }
+  for (; j < dim; ++j) o[j] = a[j] * p[j] + (b[j] * r[j] + q[j]);
+}
+
 // Column sums of (a - shift) and (a - shift)^2, or (when `b` is given) of b and b * (a - shift): one block of
 // rows per thread, summed in T over kInner rows at a time and then into accumulators of type A (double for
 // float data), combined over the blocks at the end.
@@ -119,22 +190,10 @@ void column_sums(const T* a, int64_t lda, const T* b, int64_t ldb, int64_t n, in
         const int64_t i1 = std::min(r1, i0 + kInner);
         std::fill_n(t1, 2 * dim, T(0));
         for (int64_t i = i0; i < i1; ++i) {
-          const T* __restrict ar = a + i * lda;
-          if (b == nullptr) {
-#pragma omp simd
-            for (int64_t j = 0; j < dim; ++j) {
-              const T d = ar[j] - sh[j];
-              t1[j] += d;
-              t2[j] += d * d;
-            }
-          } else {
-            const T* __restrict br = b + i * ldb;
-#pragma omp simd
-            for (int64_t j = 0; j < dim; ++j) {
-              t1[j] += br[j];
-              t2[j] += br[j] * (ar[j] - sh[j]);
-            }
-          }
+          if (b == nullptr)
+            row_moments<T>(a + i * lda, sh, t1, t2, dim);
+          else
+            row_cross<T>(a + i * lda, b + i * ldb, sh, t1, t2, dim);
         }
 #pragma omp simd
         for (int64_t j = 0; j < dim; ++j) {
@@ -160,20 +219,11 @@ template <typename T>
 void affine_pass(const T* a, int64_t lda, const T* b, int64_t ldb, T* out, int64_t n, int64_t dim,
                  const std::vector<T>& p, const std::vector<T>& q, const std::vector<T>& r) {
   at::parallel_for(0, n, kRowGrain, [&](int64_t i0, int64_t i1) {
-    const T* __restrict pp = p.data();
-    const T* __restrict qq = q.data();
-    const T* __restrict rr = r.data();
     for (int64_t i = i0; i < i1; ++i) {
-      const T* __restrict ar = a + i * lda;
-      T* __restrict o = out + i * dim;
-      if (b == nullptr) {
-#pragma omp simd
-        for (int64_t j = 0; j < dim; ++j) o[j] = ar[j] * pp[j] + qq[j];
-      } else {
-        const T* __restrict br = b + i * ldb;
-#pragma omp simd
-        for (int64_t j = 0; j < dim; ++j) o[j] = ar[j] * pp[j] + (br[j] * rr[j] + qq[j]);
-      }
+      if (b == nullptr)
+        row_affine<T>(a + i * lda, p.data(), q.data(), out + i * dim, dim);
+      else
+        row_affine2<T>(a + i * lda, b + i * ldb, p.data(), q.data(), r.data(), out + i * dim, dim);
     }
   });
 }
@@ -184,6 +234,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(
     const at::Tensor& comp_channel, const at::Tensor& scalar_cols, int64_t num_channels, bool component, double eps,
     bool training) {
   const at::Tensor x = rows(x_in);
+  TORCH_CHECK(x.dim() == 2, "e3torch_bn: expected x of shape (n, dim), got ", x.sizes());
+  at::Tensor out = at::empty({x.size(0), x.size(1)}, x.options());
   const Layout L = make_layout(x, comp_channel, scalar_cols, num_channels, component);
   const int64_t n = L.n, dim = L.dim, C = L.C, S = L.S;
   TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble,
@@ -192,7 +244,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(
   const std::vector<double> w = values(weight, C, 1.0, "weight");
   const std::vector<double> bb = values(bias, S, 0.0, "bias");
   std::vector<double> mean(S, 0.0), field(C, 0.0);
-  at::Tensor out = at::empty({n, dim}, x.options());
   at::Tensor mean_t = at::empty({training ? S : 0}, x.options());
   at::Tensor field_t = at::empty({training ? C : 0}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "e3torch_bn::forward", [&] {
@@ -241,6 +292,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward(
     const at::Tensor& field_in, const at::Tensor& comp_channel, const at::Tensor& scalar_cols, int64_t num_channels,
     bool component, double eps, bool training, bool need_x, bool need_w, bool need_b) {
   const at::Tensor x = rows(x_in), g = rows(g_in);
+  TORCH_CHECK(x.dim() == 2, "e3torch_bn: expected x of shape (n, dim), got ", x.sizes());
+  at::Tensor gx = at::empty({need_x ? x.size(0) : 0, need_x ? x.size(1) : 0}, x.options());
   const Layout L = make_layout(x, comp_channel, scalar_cols, num_channels, component);
   const int64_t n = L.n, dim = L.dim, C = L.C, S = L.S;
   TORCH_CHECK(g.dim() == 2 && g.size(0) == n && g.size(1) == dim, "e3torch_bn::backward: expected g of shape (", n,
@@ -251,7 +304,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward(
   const std::vector<double> mean = values(mean_in, S, 0.0, "mean");
   const std::vector<double> field = values(field_in, C, 1.0, "field");
   const bool sums = training || need_w || need_b;
-  at::Tensor gx = at::empty({need_x ? n : 0, need_x ? dim : 0}, x.options());
   at::Tensor gw = at::empty({need_w ? C : 0}, x.options());
   at::Tensor gb = at::empty({need_b ? S : 0}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "e3torch_bn::backward", [&] {
