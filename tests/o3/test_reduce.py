@@ -216,6 +216,15 @@ def test_torch_compile_fullgraph() -> None:
     torch.testing.assert_close(compiled(x, y, z), tp(x, y, z))
 
 
+def test_torch_export_batch_dynamic() -> None:
+    tp = ReducedTensorProducts("ijk=jik", i="1o", k="1e")
+    n = torch.export.Dim("n", min=2)
+    xs = tuple(torch.randn(4, 3) for _ in range(3))
+    program = torch.export.export(tp, xs, dynamic_shapes={"xs": tuple({0: n} for _ in xs)})
+    ys = tuple(torch.randn(7, 3) for _ in range(3))
+    torch.testing.assert_close(program.module()(*ys), tp(*ys))
+
+
 def test_gradcheck() -> None:
     tp = ReducedTensorProducts("ij=-ji", i="0e+1o").to(F64)
     x = torch.randn(1, 4, dtype=F64, requires_grad=True)
