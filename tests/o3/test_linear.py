@@ -101,8 +101,10 @@ def test_per_sample_biases_and_broadcasting() -> None:
 
 
 @pytest.mark.parametrize("irreps_in, irreps_out, kw", CASES)
-def test_fast_matches_naive(irreps_in: str, irreps_out: str, kw: dict) -> None:
+@pytest.mark.parametrize("use_kernel", [True, False])
+def test_fast_matches_naive(irreps_in: str, irreps_out: str, kw: dict, use_kernel: bool) -> None:
     lin = o3.Linear(irreps_in, irreps_out, **kw).to(DT)
+    lin._use_kernel = lin._use_kernel and use_kernel  # False: the pure-torch path
     with torch.no_grad():
         lin.bias.normal_()
     x = _input(lin, 3, 4)
@@ -269,6 +271,7 @@ def test_chunked_no_grad_path(monkeypatch: pytest.MonkeyPatch) -> None:
     # blocks 256 wide, one thread: without autograd the rows are processed by chunks of 512 (4 for 2000 rows)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     theirs, ours = _pair("64x0e + 64x1o + 32x2e", "32x0e + 64x1o + 64x2e", {"biases": True})
+    ours._use_kernel = False  # the pure-torch path (the compiled one has no such chunks)
     x = _input(ours, 2000)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), theirs(x), atol=1e-10, rtol=0)

@@ -199,3 +199,16 @@ def test_export_dynamic_batch() -> None:
     assert "e3torch_linear.forward" in str(program.graph)
     x2 = torch.randn(11, lin.irreps_in.dim)
     torch.testing.assert_close(program.module()(x2), lin(x2), atol=1e-6, rtol=1e-6)
+
+
+def test_unpickle_state_from_before_the_kernels() -> None:
+    lin = o3.Linear("3x0e + 2x1o", "2x0e + 4x1o")
+    state = dict(vars(lin))
+    for key in ("_use_kernel", "_dim_in", "_dim_out", "_zero"):
+        del state[key]
+    state["_buffers"] = {k: v for k, v in state["_buffers"].items() if k in ("output_mask",)}
+    old = o3.Linear.__new__(o3.Linear)
+    old.__setstate__(state)
+    assert old._use_kernel and "_kernel_table" in dict(old.named_buffers())
+    x = torch.randn(4, 9)
+    torch.testing.assert_close(old(x), lin(x), atol=0, rtol=0)

@@ -504,7 +504,9 @@ class Linear(torch.nn.Module):
     def __setstate__(self, state: dict) -> None:
         # A Linear unpickled in another process loads (or, without a compiler, gives up) the kernels there.
         super().__setstate__(state)
-        if self._use_kernel and not _kernels.kernels_available("linear"):
+        if "_use_kernel" not in state:  # pickled before the kernels existed: plan them now
+            self._setup_kernel()
+        elif self._use_kernel and not _kernels.kernels_available("linear"):
             self._use_kernel = False
 
     @property
