@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from e3torch import _compiler
-from e3torch.o3 import _spherical_harmonics, _wigner
+from e3torch.o3 import _spherical_harmonics, _wigner, _wigner_3j
 
 SRC = pathlib.Path(_compiler.__file__).parent
 
@@ -33,15 +33,6 @@ ours = [f for f in first if "e3torch" in f.replace("\\", "/").split("/")]
 print(json.dumps({"dynamo": "torch._dynamo" in sys.modules, "culprit": ours[-1] if ours else None}))
 """
 
-#: Files that still apply torch.compiler.assume_constant_result at import; each should use
-#: e3torch._compiler.assume_constant_result instead (their owners change them; then this set empties).
-_PENDING = {
-    name
-    for name in ("o3/_wigner_3j.py",)
-    if "@torch.compiler.assume_constant_result" in (SRC / name).read_text(encoding="utf-8")
-}
-
-
 @pytest.fixture(scope="module")
 def probe() -> dict:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -50,18 +41,17 @@ def probe() -> dict:
 
 
 @pytest.mark.slow
-def test_only_known_files_load_dynamo(probe: dict) -> None:
-    if probe["dynamo"]:
-        culprit = probe["culprit"]
-        assert culprit is not None, "torch._dynamo was imported by `import e3torch`, but not from an e3torch file"
-        relative = pathlib.Path(culprit).resolve().relative_to(SRC.resolve()).as_posix()
-        assert relative in _PENDING, f"`import e3torch` imports torch._dynamo from {relative}"
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(bool(_PENDING), reason=f"still importing torch._dynamo: {sorted(_PENDING)}", strict=True)
 def test_import_does_not_load_dynamo(probe: dict) -> None:
     assert not probe["dynamo"], f"`import e3torch` imports torch._dynamo (first from {probe['culprit']})"
+
+
+def test_no_module_applies_torchs_decorator() -> None:
+    users = [
+        path.relative_to(SRC).as_posix()
+        for path in sorted(SRC.rglob("*.py"))
+        if "@torch.compiler.assume_constant_result" in path.read_text(encoding="utf-8")
+    ]
+    assert users == [], f"use e3torch._compiler.assume_constant_result instead of torch's in {users}"
 
 
 def test_mark_is_torchs() -> None:
@@ -84,6 +74,8 @@ def test_mark_is_torchs() -> None:
         _spherical_harmonics._kernel_constants,
         _spherical_harmonics._factor_constants,
         _spherical_harmonics._parse_constant,
+        _wigner_3j._e3nn04_sign_constant,
+        _wigner_3j._wigner_3j_float64,
     ],
 )
 def test_constant_functions_are_marked(fn) -> None:

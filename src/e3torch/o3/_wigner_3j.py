@@ -16,6 +16,7 @@ import math
 import numpy as np
 import torch
 
+from e3torch._compiler import assume_constant_result
 from e3torch.o3._wigner_common import ConstantCache, check_degree, fresh_copy
 from e3torch.o3._wigner_exact import real_wigner_3j_entries
 
@@ -122,7 +123,7 @@ def wigner_3j_sign(l1: int, l2: int, l3: int, convention: str = "e3nn-0.4") -> i
     return _e3nn04_sign_constant(l1, l2, l3)
 
 
-@torch.compiler.assume_constant_result  # exact arithmetic: decided outside of any graph being traced
+@assume_constant_result  # exact arithmetic: decided outside of any graph being traced
 def _e3nn04_sign_constant(l1: int, l2: int, l3: int) -> int:
     return _e3nn04_sign(l1, l2, l3)
 
@@ -139,7 +140,7 @@ def _check_triangle(l1: int, l2: int, l3: int) -> None:
 _CPU = torch.device("cpu")
 
 
-@torch.compiler.assume_constant_result  # a constant: computed outside of any graph being traced
+@assume_constant_result  # a constant: computed outside of any graph being traced
 def _wigner_3j_float64(l1: int, l2: int, l3: int) -> torch.Tensor:
     return _CACHE.get((l1, l2, l3), torch.float64, _CPU)[0]
 
