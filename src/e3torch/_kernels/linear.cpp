@@ -397,7 +397,8 @@ class ForwardFn : public torch::autograd::Function<ForwardFn> {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &x = saved[0], &w = saved[1], &tab = saved[2];
     const bool transpose = ctx->saved_data["transpose"].toBool();
-    const at::Tensor& g = grads[0];
+    // once for both products (the gradient of a sum arrives expanded, with stride 0)
+    const at::Tensor g = grads[0].defined() ? grads[0].contiguous() : grads[0];
     const int64_t nw = w.sym_size(0).guard_int(__FILE__, __LINE__);  // the weights' size is static
     at::Tensor gx, gw;
     if (g.defined() && ctx->needs_input_grad(0))  // <g, F(x, w)> = <F^T(g, w), x>
@@ -421,7 +422,7 @@ class GradWeightFn : public torch::autograd::Function<GradWeightFn> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &x = saved[0], &g = saved[1], &tab = saved[2];
-    const at::Tensor& k = grads[0];
+    const at::Tensor k = grads[0].defined() ? grads[0].contiguous() : grads[0];
     at::Tensor gx, gg;
     if (k.defined() && ctx->needs_input_grad(0))  // <k, G(x, g)> = <g, F(x, k)> = <F^T(g, k), x>
       gx = call_forward(g, k, tab, static_dim(ctx->saved_data["dim_x"]), true);
