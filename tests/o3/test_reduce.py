@@ -113,7 +113,7 @@ def test_state_dict_is_e3nn_s(formula: str, kwargs: dict, float64_default) -> No
 
 @pytest.mark.parametrize("formula,kwargs", LAYOUT_CASES)
 def test_tree_computes_the_change_of_basis(formula: str, kwargs: dict, float64_default) -> None:
-    """The naive path: ``main`` (its tensor products, chain by chain) equals the contraction with the change of basis."""
+    """The naive path: ``main`` (its tensor products, chain by chain) equals the contraction with the basis."""
     tp = ReducedTensorProducts(formula, **kwargs)
     xs = [torch.randn(4, ir.dim, dtype=F64, requires_grad=True) for ir in tp.irreps_in]
     a, b = tp(*xs), tp.main(*xs)
@@ -141,7 +141,8 @@ def test_from_change_of_basis(formula: str, kwargs: dict, dtype: torch.dtype) ->
     xs = [torch.randn(2, ir.dim, dtype=dtype) for ir in ours.irreps_in]
     torch.testing.assert_close(ours(*xs), theirs(*xs))
     with pytest.raises(ValueError, match="expected a change of basis of shape"):
-        ReducedTensorProducts._from_change_of_basis(theirs.irreps_in, theirs.irreps_out, theirs.change_of_basis[1:], "")
+        q = theirs.change_of_basis[1:]
+        ReducedTensorProducts._from_change_of_basis(theirs.irreps_in, theirs.irreps_out, q, "")
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])

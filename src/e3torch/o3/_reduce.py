@@ -392,7 +392,8 @@ class _TensorProductTree(torch.nn.Module):
         self.plan = plan
         self._names = {triple: name for name, triple in plan.names}
         for name, (a, b, c) in plan.names:
-            self.add_module(name, TensorProduct(Irreps([(1, a)]), Irreps([(1, b)]), Irreps([(1, c)]), [(0, 0, 0, "uuu", False)]))
+            tp = TensorProduct(Irreps([(1, a)]), Irreps([(1, b)]), Irreps([(1, c)]), [(0, 0, 0, "uuu", False)])
+            self.add_module(name, tp)
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         """Evaluate every block as its sum of coefficient times chain (inputs of one batch shape).
@@ -570,8 +571,8 @@ class ReducedTensorProducts(torch.nn.Module):
                     f"expected input {k} with last dimension {d} (irreps {self.plan.irreps_in[k]}), "
                     f"got shape {tuple(x.shape)}"
                 )
-        # outer product of the inputs (batch dimensions broadcast), then one matrix product with the flat change of
-        # basis: a single GEMM with K = prod(dims) (cheaper than a generic einsum for the small sizes of this module)
+        # outer product of the inputs (batch dimensions broadcast), then one matrix product with the flat change
+        # of basis: one GEMM with K = prod(dims) (a generic einsum costs far more at the sizes of this module)
         y = xs[0]
         for x in xs[1:]:
             y = (y.unsqueeze(-1) * x.unsqueeze(-2)).flatten(-2)
