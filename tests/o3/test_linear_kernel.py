@@ -212,3 +212,14 @@ def test_unpickle_state_from_before_the_kernels() -> None:
     assert old._use_kernel and "_kernel_table" in dict(old.named_buffers())
     x = torch.randn(4, 9)
     torch.testing.assert_close(old(x), lin(x), atol=0, rtol=0)
+
+
+def test_non_contiguous_and_expanded_inputs() -> None:
+    theirs, kernel, _ = _trio("3x0e + 4x1o + 2x2e", "2x0e + 3x1o + 2x2e", {})
+    d = kernel.irreps_in.dim
+    strided = torch.randn(6, 2 * d, dtype=DT)[:, ::2]  # column stride 2
+    expanded = torch.randn(1, d, dtype=DT).expand(5, d)  # row stride 0
+    transposed = torch.randn(d, 4, dtype=DT).t()  # column-major
+    for x in (strided, expanded, transposed):
+        torch.testing.assert_close(kernel(x), theirs(x), atol=1e-10, rtol=0)
+        torch.testing.assert_close(kernel(x), linear_naive(kernel.plan, x, kernel.weight), atol=1e-10, rtol=0)
