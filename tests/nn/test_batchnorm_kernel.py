@@ -274,6 +274,11 @@ def test_pickle_roundtrip_keeps_kernels(monkeypatch: pytest.MonkeyPatch) -> None
     copy = pickle.loads(pickle.dumps(bn))
     assert copy._use_kernels
     torch.testing.assert_close(copy(x), bn(x), atol=0, rtol=0)
+    old = nn.BatchNorm("2x0e + 1o").to(DT)  # pickled before the kernels existed: gets them on load
+    del old.__dict__["_use_kernels"]
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded._use_kernels
+    torch.testing.assert_close(loaded(x), bn(x), atol=1e-12, rtol=0)
     # unpickled in a process without a compiler: the pure-torch path
     monkeypatch.setattr(e3torch._kernels, "kernels_available", lambda key: False)
     assert not pickle.loads(pickle.dumps(bn))._use_kernels

@@ -317,10 +317,11 @@ class BatchNorm(torch.nn.Module):
         self._use_kernels = not instance and _kernels.kernels_available("batchnorm")
 
     def __setstate__(self, state: dict) -> None:
-        # A module unpickled in another process loads (or, without a compiler, gives up) the kernels there.
+        # A module unpickled in another process loads (or, without a compiler, gives up) the kernels there;
+        # one pickled before the kernels existed gets them now.
         super().__setstate__(state)
-        if self.__dict__.get("_use_kernels") and not _kernels.kernels_available("batchnorm"):
-            self._use_kernels = False
+        wanted = self.__dict__.get("_use_kernels", not self.instance)
+        self._use_kernels = bool(wanted) and _kernels.kernels_available("batchnorm")
 
     def _update_running(self, mean_s: torch.Tensor | None, field: torch.Tensor) -> None:
         """Running statistics: ``(1 - momentum) * running + momentum * batch`` (e3nn's expression; the batch
