@@ -21,7 +21,7 @@ def _cartesian_basis(formula: str) -> Tuple[str, Irreps, torch.Tensor]:
     if len(f0) == 0:
         raise ValueError(f"expected a formula with at least one index, got {formula!r}")
     vector = Irreps("1o")
-    _, _, irreps_out, q = _change_of_basis(formula, tuple((c, vector) for c in sorted(f0)), None, None, 1e-9)
+    _, _, irreps_out, q, _ = _change_of_basis(formula, tuple((c, vector) for c in sorted(f0)), None, None, 1e-9)
     return f0, irreps_out, q
 
 
