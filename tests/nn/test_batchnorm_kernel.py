@@ -4,6 +4,8 @@ torch.compile(fullgraph=True), torch.export, the fallback, and the operator's er
 
 from __future__ import annotations
 
+import copy
+
 import e3nn.nn
 import pytest
 import torch
@@ -108,7 +110,7 @@ def test_kernel_gradcheck_gradgradcheck(kw: dict, training: bool) -> None:
             p.normal_()
         bn.running_mean.normal_()
         bn.running_var.uniform_(0.5, 2.0)
-    assert bn._kernel_ok(torch.zeros(1, dtype=DT))
+    assert bn._kernel_ok(torch.zeros(1, dtype=DT, requires_grad=True))
     x = torch.randn(6, 2, bn.irreps.dim, dtype=DT, requires_grad=True)
     params = tuple(bn.parameters())
     torch.autograd.gradcheck(lambda x, *p: bn(x), (x,) + params)
@@ -210,6 +212,26 @@ def test_fallback_without_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     bn.eval()
     bn(x).sum().backward()
     assert calls.forward == 1 and calls.backward == 0
+
+
+def test_eval_inference_takes_pure_path_and_gradients_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    bn = nn.BatchNorm("2x0e + 1o + 2e").to(DT).eval()
+    if not bn._use_kernels:
+        pytest.skip("kernels unavailable")
+    with torch.no_grad():
+        bn.running_mean.normal_()
+        bn.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(7, bn.irreps.dim, dtype=DT, requires_grad=True)
+    pure = copy.deepcopy(bn)
+    pure._use_kernels = False
+    calls = _Calls(monkeypatch)
+    with torch.no_grad():
+        y = bn(x)
+    assert calls.forward == 0  # inference: one addcmul, no operator
+    y_grad = bn(x)
+    assert calls.forward == 1  # autograd records: the fused forward and backward
+    torch.testing.assert_close(y, y_grad, atol=1e-12, rtol=0)
+    torch.testing.assert_close(y_grad, pure(x), atol=1e-12, rtol=0)
 
 
 def test_unsupported_inputs_take_pure_path(monkeypatch: pytest.MonkeyPatch) -> None:
