@@ -110,3 +110,11 @@ def test_run_case_reports_the_peaks() -> None:
     result = harness.run_case(case, memory=True)
     assert 100 <= result.e3torch_peak_mb < 100.1 and 200 <= result.e3nn_peak_mb < 200.1
     assert "100.0" in harness.format_table([result])
+
+
+def test_markdown_table_escapes_pipes_in_case_names() -> None:
+    case = harness.Case("gate 2x0e|1x0e", lambda: harness.Workload(e3torch=one_empty, e3nn=one_empty), repeat=1, warmup=0)
+    text = harness.format_table([harness.run_case(case)], markdown=True)
+    row = text.splitlines()[-1]
+    assert row.startswith("| gate 2x0e\\|1x0e |")
+    assert row.replace("\\|", "").count("|") == text.splitlines()[0].count("|")  # as many cells as the header
