@@ -48,6 +48,13 @@ def _compare(reference: dict[str, Any], ours: dict[str, Any]) -> None:
 
 
 def _report(record_property: Any, name: str, reference: dict[str, Any], ours: dict[str, Any]) -> None:
+    import torch
+
+    for key in ("energy", "forces"):
+        a, b = torch.tensor(reference[key], dtype=torch.float64), torch.tensor(ours[key], dtype=torch.float64)
+        diff = float((a - b).abs().max())
+        record_property(f"{name}_max_{key}_difference", diff)
+        print(f"\n{name}: max {key} difference {diff:.3g}")
     if reference.get("time") and ours.get("time"):
         ratio = reference["time"] / ours["time"]
         record_property(f"{name}_speed_ratio_e3nn_over_e3torch", round(ratio, 3))
