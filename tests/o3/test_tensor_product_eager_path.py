@@ -92,15 +92,12 @@ def test_compiled_code_uses_registered_operator() -> None:
     torch.testing.assert_close(gx, torch.autograd.grad(tp(x, y, w).sum(), x)[0], rtol=1e-6, atol=1e-6)
 
 
-def test_tensor_product_needs_plan_or_dims() -> None:
-    """``tensor_product`` needs the plan or its sizes."""
+def test_tensor_product_function_matches_module() -> None:
     tp = _conv_tp(torch.float32)
     x, y, w = (t.detach() for t in _operands(tp, 2, torch.float32))
     ex = tp._executor
-    with pytest.raises(ValueError, match="expected a plan or its dims"):
-        _tp_ops.tensor_product(x, y, w, ex._tab_i, ex._tab_f, None)
     torch.testing.assert_close(
-        _tp_ops.tensor_product(x, y, w, ex._tab_i, ex._tab_f, ex.plan), tp(x, y, w), rtol=0, atol=0
+        _tp_ops.tensor_product(x, y, w, ex._tab_i, ex._tab_f, ex._dims), tp(x, y, w), rtol=0, atol=0
     )
 
 

@@ -287,23 +287,20 @@ def tensor_product(
     weight: torch.Tensor,
     tab_i: torch.Tensor,
     tab_f: torch.Tensor,
-    plan: TensorProductPlan | None,
-    dims: tuple[int, int, int, int] | None = None,
+    dims: tuple[int, int, int, int],
 ) -> torch.Tensor:
     """The product ``(Z, dim_out)`` through the compiled operator (differentiable to any order).
 
     Parameters
     ----------
     x1, x2 : torch.Tensor
-        ``(Z, plan.dim_in1)`` and ``(Z, plan.dim_in2)``, CPU, float32 or float64.
+        ``(Z, dim_in1)`` and ``(Z, dim_in2)``, CPU, float32 or float64.
     weight : torch.Tensor
-        ``(plan.weight_numel,)`` or ``(Z, plan.weight_numel)``, same dtype.
+        ``(weight_numel,)`` or ``(Z, weight_numel)``, same dtype.
     tab_i, tab_f : torch.Tensor
         The tables of :func:`encode_plan` (``tab_f`` as float64, or viewed as int64).
-    plan : TensorProductPlan or None
-        The plan; only its sizes are read (may be None when ``dims`` is given).
-    dims : tuple of int, optional
-        ``(dim_in1, dim_in2, dim_out, weight_numel)`` of the plan, precomputed (saves recomputing them per call).
+    dims : tuple of int
+        ``(dim_in1, dim_in2, dim_out, weight_numel)`` of the plan the tables encode.
 
     Returns
     -------
@@ -315,11 +312,5 @@ def tensor_product(
     >>> tensor_product_ops_available() in (True, False)
     True
     """
-    if dims is None:
-        if plan is None:
-            raise ValueError(
-                "expected a plan or its dims (dim_in1, dim_in2, dim_out, weight_numel), got neither"
-            )
-        dims = (plan.dim_in1, plan.dim_in2, plan.dim_out, plan.weight_numel)
     outputs = apply(x1, x2, None, weight, tab_i, tab_f, 1 << 2, weight.dim() == 1, False, *dims)
     return outputs[2]

@@ -209,7 +209,7 @@ class FastExecutor(torch.nn.Module):
             and x2.dtype == x1.dtype
             and weight.dtype == x1.dtype
         ):
-            return _tp_ops.tensor_product(x1, x2, weight, self._tab_i, self._tab_f, None, self._dims)
+            return _tp_ops.tensor_product(x1, x2, weight, self._tab_i, self._tab_f, self._dims)
         return self._forward_torch(x1, x2, weight)
 
     def _forward_torch(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
