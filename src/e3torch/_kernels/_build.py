@@ -65,6 +65,9 @@ FAMILIES: dict[str, KernelFamily] = {
     "linear": KernelFamily(
         ("linear.cpp",), ("tp_common.h",), "e3torch_linear", "forward", "e3torch._kernels._linear_ops"
     ),
+    "multilinear": KernelFamily(
+        ("multilinear.cpp",), (), "e3torch_multilinear", "forward", "e3torch._kernels._multilinear_ops"
+    ),
 }
 
 
