@@ -5,7 +5,9 @@ a training step's loss and the median CPU time (one thread, so other processes d
 evaluation::
 
     python _mace_case.py OUT_DIR [--load STATE | --load-pickle MODEL] [--save-pickle] [--scale-shift]
-                         [--repeat N] [--channels C] [--molecules M] [--threads T]
+                         [--accelerate] [--repeat N] [--channels C] [--molecules M] [--threads T]
+
+``--accelerate`` applies :func:`e3torch.integrations.mace.accelerate` (fused symmetric contractions) after loading.
 """
 
 from __future__ import annotations
@@ -105,6 +107,10 @@ def main(argv: list[str]) -> None:
         model.load_state_dict(torch.load(argv[argv.index("--load") + 1]), strict=True)
     elif "--load-pickle" not in argv:
         torch.save(model.state_dict(), f"{out_dir}/state.pt")
+    if "--accelerate" in argv:
+        from e3torch.integrations.mace import accelerate
+
+        accelerate(model)
     batch = build_batch(molecules)
     energy, forces = evaluate(model, batch)
     times = []

@@ -3,7 +3,8 @@
 For each model, one subprocess builds it with the real e3nn 0.6.0 (float64, seeded), saves its ``state_dict`` (and,
 for mace, the whole model with ``torch.save(model)``), and evaluates energies and forces; another runs the same code
 under ``python -m e3torch.compat`` with the real e3nn blocked, loads that ``state_dict`` (``strict=True``) and must
-give the same energies and forces to 1e-8, train a step and change its prediction. The speed ratio e3nn / e3torch
+give the same energies and forces to 1e-8, train a step and change its prediction; so must mace with its symmetric
+contractions fused by :func:`e3torch.integrations.mace.accelerate`. The speed ratio e3nn / e3torch
 of one energy+forces evaluation is reported (``-rA`` shows it; no assertion on it: speed lives in benchmarks/).
 
 Needs mace-torch and nequip (``pip install --no-deps mace-torch`` plus the ``compat-test`` extra); skipped otherwise.
@@ -74,7 +75,20 @@ def test_mace_matches_e3nn(py: Py, tmp_path: Path, scale_shift: bool, record_pro
     )
     _compare(reference, ours)
     assert "e3nn" not in ours["modules"]
-    _report(record_property, "MACE" + ("_scale_shift" if scale_shift else ""), reference, ours)
+    name = "MACE" + ("_scale_shift" if scale_shift else "")
+    _report(record_property, name, reference, ours)
+
+    # with the fused symmetric contractions (e3torch.integrations.mace.accelerate): same state dict, same numbers
+    fused = _last_json(
+        py.run(
+            ["-m", "e3torch.compat", script, str(tmp_path), "--load", str(tmp_path / "state.pt"), "--accelerate",
+             *flags]
+        ),
+        "accelerated mace on e3torch",
+    )
+    _compare(reference, fused)
+    assert "e3nn" not in fused["modules"] and "e3torch" in fused["modules"]
+    _report(record_property, name + "_accelerated", reference, fused)
 
     # the whole model, pickled with e3nn, loads without it
     loaded = _last_json(
