@@ -15,7 +15,9 @@ Cases (``python -m benchmarks.run -k mace``), in float32 as the harness runs:
   r_max 5, about 54 neighbours per atom: 10418 edges);
 
 each as an energy+forces evaluation (``compute_force=True``, as MACE does for MD) and as a training step (forward
-with forces, a loss on energy and forces, its backward: a double backward through the model). When mace-torch is
+with forces, a loss on energy and forces, its backward: a double backward through the model); and each again with
+the e3torch model's symmetric contractions fused by :func:`e3torch.integrations.mace.accelerate` (``, fused``), the
+one opt-in line that takes mace's own einsums off the critical path. When mace-torch is
 not installed the module has no cases and says so.
 """
 
@@ -204,9 +206,13 @@ def make_pair(
     return theirs, mine, batch
 
 
-def _case(size: str, step: str) -> Callable[[], Workload]:
+def _case(size: str, step: str, fused: bool = False) -> Callable[[], Workload]:
     def setup() -> Workload:
         theirs, mine, batch = make_pair(size)
+        if fused:
+            from e3torch.integrations.mace import accelerate
+
+            accelerate(mine)
         fn = _evaluate if step == "forces" else _train_step
         return Workload(fn(mine, batch), fn(theirs, batch))
 
@@ -217,13 +223,21 @@ if importlib.util.find_spec("mace") is None or importlib.util.find_spec("ase") i
     print("# bench_mace: mace-torch (and ase) not importable, MACE cases skipped", file=sys.stderr)
     CASES: list[Case] = []
 else:
-    CASES = [
-        Case("mace/small energy+forces (18 atoms)", _case("small", "forces"), repeat=30),
-        Case("mace/small training step (18 atoms)", _case("small", "train"), repeat=20),
-        Case(
-            "mace/medium energy+forces (192 atoms, 64ch, L=3)", _case("medium", "forces"), repeat=5, warmup=1
-        ),
-        Case(
-            "mace/medium training step (192 atoms, 64ch, L=3)", _case("medium", "train"), repeat=3, warmup=1
-        ),
-    ]
+    CASES = []
+    for _fused, _tag in ((False, ""), (True, ", fused")):
+        CASES += [
+            Case(f"mace/small energy+forces (18 atoms{_tag})", _case("small", "forces", _fused), repeat=30),
+            Case(f"mace/small training step (18 atoms{_tag})", _case("small", "train", _fused), repeat=20),
+            Case(
+                f"mace/medium energy+forces (192 atoms, 64ch, L=3{_tag})",
+                _case("medium", "forces", _fused),
+                repeat=5,
+                warmup=1,
+            ),
+            Case(
+                f"mace/medium training step (192 atoms, 64ch, L=3{_tag})",
+                _case("medium", "train", _fused),
+                repeat=3,
+                warmup=1,
+            ),
+        ]
