@@ -12,7 +12,8 @@ The ``(mace code)`` rows are mace's own modules whose cost is the same code on b
 contraction's einsums, which only see plain tensors). The last column gives each row's share of the sum of e3nn's
 rows, so ``f`` (the symmetric contraction's share) bounds the reachable overall ratio by ``1 / f``. Options:
 ``--size small|medium``, ``--threads N`` (default 1, less sensitive to a loaded machine), ``--repeat N``, and
-``--profile`` (also print torch.profiler's per-op table of one whole energy+forces evaluation on each side).
+``--profile`` (also print torch.profiler's per-op table of one whole energy+forces evaluation on each side) and
+``--fused`` (the e3torch model with its symmetric contractions fused by ``e3torch.integrations.mace.accelerate``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from benchmarks.bench_mace import _evaluate, make_pair
 # module paths (from the model's named_modules) worth timing on their own; their children are not listed
 _LEAF_TYPES = (
     "Linear", "TensorProduct", "FullyConnectedTensorProduct", "FullyConnectedNet", "SphericalHarmonics",
-    "SymmetricContraction", "RadialEmbeddingBlock", "reshape_irreps", "Activation",
+    "SymmetricContraction", "FusedSymmetricContraction", "RadialEmbeddingBlock", "reshape_irreps", "Activation",
 )  # fmt: skip
 
 
@@ -101,12 +102,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--fused", action="store_true", help="accelerate() the e3torch model first")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
     torch.set_default_dtype(dtype)
     theirs, mine, batch = make_pair(args.size, dtype)
+    if args.fused:
+        from e3torch.integrations.mace import accelerate
+
+        accelerate(mine)
     rec_theirs, rec_mine = _record(theirs, batch), _record(mine, batch)
     names = [n for n in rec_theirs if n in rec_mine]
     rows = []
@@ -119,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     total = _median_interleaved([_evaluate(theirs, batch), _evaluate(mine, batch)], args.repeat)
     grand = sum(r[4] for r in rows)
-    print(f"# MACE {args.size}, {args.dtype}, {args.threads} thread(s); ms, medians of {args.repeat}")
+    fused = ", fused symmetric contractions" if args.fused else ""
+    print(f"# MACE {args.size}{fused}, {args.dtype}, {args.threads} thread(s); ms, medians of {args.repeat}")
     print(f"{'module':44s} {'kind':34s} {'fwd e3nn':>9s} {'e3torch':>8s} {'fwd+grad e3nn':>13s} "
           f"{'e3torch':>8s} {'ratio':>6s} {'share':>6s}")  # fmt: skip
     by_kind: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])

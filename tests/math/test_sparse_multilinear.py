@@ -7,19 +7,25 @@ import pytest
 import torch
 
 from e3torch._kernels import kernels_available
-from e3torch._kernels._multilinear_ops import gradient_table
+from e3torch._kernels._multilinear_ops import gradient_perms
 from e3torch.math import sparse_multilinear, sparse_multilinear_reference, sparse_multilinear_table
 
 DT = torch.float64
-needs_kernel = pytest.mark.skipif(not kernels_available("multilinear"), reason="the multilinear kernel is unavailable")
+needs_kernel = pytest.mark.skipif(
+    not kernels_available("multilinear"), reason="the multilinear kernel is unavailable"
+)
 
 
-def _random_terms(rows: list[int], dim_out: int, count: int, seed: int) -> list[tuple[int, tuple[int, ...], float]]:
+def _random_terms(
+    rows: list[int], dim_out: int, count: int, seed: int
+) -> list[tuple[int, tuple[int, ...], float]]:
     g = torch.Generator().manual_seed(seed)
     terms = []
     for _ in range(count):
         idx = tuple(int(torch.randint(0, n, (1,), generator=g)) for n in rows)
-        terms.append((int(torch.randint(0, dim_out, (1,), generator=g)), idx, float(torch.randn(1, generator=g))))
+        terms.append(
+            (int(torch.randint(0, dim_out, (1,), generator=g)), idx, float(torch.randn(1, generator=g)))
+        )
     return terms
 
 
@@ -87,10 +93,29 @@ def test_gradcheck_to_third_order() -> None:
     assert torch.autograd.gradgradcheck(grad_x, (w, x))
 
 
-def test_gradient_table_swaps_output_and_slot() -> None:
-    tab = sparse_multilinear_table([(2, (0, 1, 3), 1.5)], 3)
-    assert gradient_table(tab, 2)[:, :4].tolist() == [[3, 2, 0, 1]]
-    assert gradient_table(tab, 2)[:, 4].view(DT).tolist() == [1.5]
+@needs_kernel
+def test_column_orders_read_the_table_as_a_gradient() -> None:
+    """A gradient reads the forward's table with the output and one slot exchanged; orders are summed."""
+    terms = _random_terms([3, 4, 4], 2, 30, seed=5)
+    tab = sparse_multilinear_table(terms, 3)
+    g = torch.Generator().manual_seed(6)
+    w, x = torch.randn(3, 9, generator=g, dtype=DT), torch.randn(4, 9, generator=g, dtype=DT)
+    gy = torch.randn(2, 9, generator=g, dtype=DT)
+    op = torch.ops.e3torch_multilinear.forward
+    assert gradient_perms([], 3, [1]) == [2, 0, 1, 3]
+    swapped = tab[:, [2, 0, 1, 3, 4]]  # the gradient of slot 1 as an explicit table
+    torch.testing.assert_close(
+        op([gy, w, x], tab, 4, [2, 0, 1, 3]), op([gy, w, x], swapped, 4, []), rtol=0, atol=0
+    )
+    both = op([gy, w, x], tab, 4, gradient_perms([], 3, [1, 2]))
+    want = op([gy, w, x], tab, 4, [2, 0, 1, 3]) + op([gy, w, x], tab, 4, [3, 0, 1, 2])
+    torch.testing.assert_close(both, want, rtol=0, atol=1e-13)
+    with pytest.raises(
+        RuntimeError, match="expected the column orders to come in groups of 4, got 3 entries"
+    ):
+        op([w, x, x], tab, 2, [0, 1, 2])
+    with pytest.raises(RuntimeError, match=r"expected table columns 0..3, got 4"):
+        op([w, x, x], tab, 2, [0, 1, 2, 4])
 
 
 @needs_kernel
@@ -152,7 +177,9 @@ def test_argument_errors(use_kernel: bool) -> None:
     x = torch.randn(2, 5, dtype=DT)
     with pytest.raises(ValueError, match=r"expected an int64 table of shape \(E, 5\) for 3 inputs, got"):
         sparse_multilinear([x, x, x], tab, 1, use_kernel=use_kernel)
-    with pytest.raises(ValueError, match=r"expected every input to be 2-D \(rows, 5\) of dtype torch.float64, got"):
+    with pytest.raises(
+        ValueError, match=r"expected every input to be 2-D \(rows, 5\) of dtype torch.float64, got"
+    ):
         sparse_multilinear([x, torch.randn(2, 4, dtype=DT)], tab, 1, use_kernel=use_kernel)
     with pytest.raises(ValueError, match=r"got input 1: torch.float32"):
         sparse_multilinear([x, x.float()], tab, 1, use_kernel=use_kernel)
@@ -166,8 +193,8 @@ def test_operator_refuses_out_of_range_rows() -> None:
     x = torch.randn(2, 5, dtype=DT)
     op = torch.ops.e3torch_multilinear.forward
     with pytest.raises(RuntimeError, match="table row 0 reads row 2 of input 1, expected 0 <= row < 2"):
-        op([x, x], sparse_multilinear_table([(0, (0, 2), 1.0)], 2), 1)
+        op([x, x], sparse_multilinear_table([(0, (0, 2), 1.0)], 2), 1, [])
     with pytest.raises(RuntimeError, match="table row 0 writes output row 3, expected 0 <= row < 1"):
-        op([x, x], sparse_multilinear_table([(3, (0, 1), 1.0)], 2), 1)
+        op([x, x], sparse_multilinear_table([(3, (0, 1), 1.0)], 2), 1, [])
     with pytest.raises(RuntimeError, match="expected 1 to 8 inputs, got 9"):
-        op([x] * 9, torch.zeros(0, 11, dtype=torch.int64), 1)
+        op([x] * 9, torch.zeros(0, 11, dtype=torch.int64), 1, [])

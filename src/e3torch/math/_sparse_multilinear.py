@@ -163,5 +163,6 @@ def sparse_multilinear(
         and _kernel_available()
     ):
         _check(inputs, table)
-        return torch.ops.e3torch_multilinear.forward(list(inputs), table, dim_out)
+        identity = list(range(len(inputs) + 1))  # (torch.library's autograd cannot take an empty list)
+        return torch.ops.e3torch_multilinear.forward(list(inputs), table, dim_out, identity)
     return sparse_multilinear_reference(inputs, table, dim_out)
