@@ -24,6 +24,7 @@ MODULES: dict[str, str] = {
     "e3torch.io": "Input/output conversions, such as Cartesian tensors to and from irreps.",
     "e3torch.util.test": "Testing helpers: equivariance and normalization checks, compilation checks, seeds.",
     "e3torch.models": "Ready-made equivariant models: a NequIP-style potential, gate-points networks, ASE calculator.",
+    "e3torch.integrations.mace": "Faster executors for mace-torch models: fused symmetric contractions, same state dict.",
 }
 
 #: Section titles for the private modules that define public names (fallback: the module docstring).
@@ -62,6 +63,7 @@ SECTION_TITLES: dict[str, str] = {
     "e3torch.math._bessel": "Bessel basis",
     "e3torch.math._soft_one_hot_linspace": "Soft one-hot encoding",
     "e3torch.math._reduce": "Permutation symmetries",
+    "e3torch.math._sparse_multilinear": "Sparse multilinear maps",
     "e3torch.models._radial": "Radial functions",
     "e3torch.models._potential": "Potentials",
     "e3torch.models._io": "Saving and loading",
