@@ -45,6 +45,7 @@ SECTION_TITLES: dict[str, str] = {
     "e3torch.o3._linear": "Linear",
     "e3torch.o3._norm": "Norm",
     "e3torch.o3._reduce": "Reduced tensor products",
+    "e3torch.o3.experimental._products": "Experimental tensor products (e3nn 0.6)",
     "e3torch.nn._activation": "Activation",
     "e3torch.nn._gate": "Gate",
     "e3torch.nn._batchnorm": "Normalization",

@@ -56,10 +56,7 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
         "codegen_tensor_product_right": "e3nn's torch.fx code generator; e3torch needs none",
     },
     "nn.models": {name: "see KNOWN_MISSING_PATHS" for name in ("v2103", "v2104", "v2106")},
-    "o3": {"FullTensorProductv2": "experimental (o3.experimental); not provided"},
     "o3.experimental": {
-        "FullTensorProductv2": "experimental: same numbers as FullTensorProduct but cg_* buffers in its state_dict",
-        "ElementwiseTensorProductv2": "experimental: another output order than ElementwiseTensorProduct",
         "_elementwise_tp": "see KNOWN_MISSING_PATHS",
         "_full_tp": "see KNOWN_MISSING_PATHS",
     },

@@ -67,3 +67,6 @@ from e3torch.o3._linear import Linear
 from e3torch.o3._norm import Norm
 # --- reduced tensor products ---
 from e3torch.o3._reduce import ReducedTensorProducts
+# --- e3nn 0.6's experimental products (o3.experimental; FullTensorProductv2 is also an o3 name in e3nn) ---
+from e3torch.o3 import experimental
+from e3torch.o3.experimental import FullTensorProductv2
