@@ -13,7 +13,7 @@ from e3torch.o3.experimental import ElementwiseTensorProductv2, FullTensorProduc
 from e3torch.util.test import assert_equivariant
 
 e3nn_o3 = pytest.importorskip("e3nn.o3")
-from e3nn.o3 import experimental as e3nn_experimental  # noqa: E402
+from e3nn.o3 import experimental as e3nn_experimental
 
 DT = torch.float64
 

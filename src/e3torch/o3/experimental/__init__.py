@@ -6,4 +6,4 @@
 
 from e3torch.o3.experimental._products import ElementwiseTensorProductv2, FullTensorProductv2
 
-__all__ = ["FullTensorProductv2", "ElementwiseTensorProductv2"]
+__all__ = ["ElementwiseTensorProductv2", "FullTensorProductv2"]
