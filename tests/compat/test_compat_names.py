@@ -37,8 +37,6 @@ PRIVATE_USED = {
 KNOWN_MISSING_PATHS: dict[str, str] = {
     "o3._spherical_harmonics_generator": "sympy code generator of e3nn's own spherical harmonics (dev tool)",
     "o3._tensor_product._codegen": "e3nn's torch.fx code generation; e3torch executes plans without codegen",
-    "o3.experimental._elementwise_tp": "private module of o3.experimental (the names are in o3.experimental)",
-    "o3.experimental._full_tp": "private module of o3.experimental (the names are in o3.experimental)",
     "util._argtools": "private helpers of e3nn.util.test",
     "util._context": "empty module",
     "nn.models.gate_points_2102": "example network, not provided",
@@ -56,10 +54,6 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
         "codegen_tensor_product_right": "e3nn's torch.fx code generator; e3torch needs none",
     },
     "nn.models": {name: "see KNOWN_MISSING_PATHS" for name in ("v2103", "v2104", "v2106")},
-    "o3.experimental": {
-        "_elementwise_tp": "see KNOWN_MISSING_PATHS",
-        "_full_tp": "see KNOWN_MISSING_PATHS",
-    },
 }
 
 

@@ -60,6 +60,17 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
             ["2x0e+1x1o", "1x0e+2x1o"]),
     "ftp": ("e3torch.o3:FullTensorProduct", "o3.FullTensorProduct('2x0e+1x1o', '1x0e+1x2e')",
             ["2x0e+1x1o", "1x0e+1x2e"]),
+    "ftp_v2": (
+        "e3torch.o3.experimental:FullTensorProductv2",
+        "o3.experimental.FullTensorProductv2(o3.Irreps('1x1o+2x0e'), o3.Irreps('1x1o+1x2e'))",
+        ["2x0e+1x1o", "1x1o+1x2e"],
+    ),
+    "etp_v2": (
+        "e3torch.o3.experimental:ElementwiseTensorProductv2",
+        "o3.experimental.ElementwiseTensorProductv2(o3.Irreps('2x1o'), o3.Irreps('1x0e+1x1e'), "
+        "irrep_normalization='norm')",
+        ["2x1o", "1x0e+1x1e"],
+    ),
     "square": ("e3torch.o3:TensorSquare", "o3.TensorSquare('2x0e+1x1o')", ["2x0e+1x1o"]),
     "square_w": ("e3torch.o3:TensorSquare", "o3.TensorSquare('2x0e+1x1o', '1x0e+2x1e')", ["2x0e+1x1o"]),
     "sh": ("e3torch.o3:SphericalHarmonics", "o3.SphericalHarmonics([0, 1, 2], True, 'component')", ["1x1o"]),

@@ -318,4 +318,5 @@ def attrs(*names: str) -> frozenset[str]:
     return frozenset(n for group in names for n in group.split())
 
 
-from e3torch.compat import _pickle_nn, _pickle_o3  # noqa: F401  (the translators register themselves)
+# the translators register themselves
+from e3torch.compat import _pickle_experimental, _pickle_nn, _pickle_o3  # noqa: F401, E402

@@ -118,8 +118,18 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         (_JIT, "compile_mode"),
     ],
     "o3.experimental": [
-        ("e3torch.o3", "FullTensorProductv2 ElementwiseTensorProductv2"),
         ("e3torch.o3.experimental", "FullTensorProductv2 ElementwiseTensorProductv2"),
+        ("@o3.experimental", "_full_tp _elementwise_tp"),
+    ],
+    "o3.experimental._full_tp": [
+        ("e3torch.o3.experimental", "FullTensorProduct=FullTensorProductv2"),
+        ("e3torch.compat.util.datatypes", "Chunk Path"),
+        ("@@", "o3"),
+    ],
+    "o3.experimental._elementwise_tp": [
+        ("e3torch.o3.experimental", "ElementwiseTensorProduct=ElementwiseTensorProductv2"),
+        ("e3torch.compat.util.datatypes", "Chunk Path"),
+        ("@@", "o3"),
     ],
     # --- nn ---
     "nn": [
