@@ -39,10 +39,8 @@ KNOWN_MISSING_PATHS: dict[str, str] = {
     "o3._tensor_product._codegen": "e3nn's torch.fx code generation; e3torch executes plans without codegen",
     "util._argtools": "private helpers of e3nn.util.test",
     "util._context": "empty module",
-    "nn.models.gate_points_2102": "example network, not provided",
     "nn.models.v2103": "example networks (need torch_scatter / torch_cluster), not provided",
     "nn.models.v2104": "example networks, not provided",
-    "nn.models.v2106": "example networks, not provided",
     "nn.models.v2203": "example networks (need torchsparse), not provided",
 }
 
@@ -53,7 +51,7 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
         "codegen_tensor_product_left_right": "e3nn's torch.fx code generator; e3torch needs none",
         "codegen_tensor_product_right": "e3nn's torch.fx code generator; e3torch needs none",
     },
-    "nn.models": {name: "see KNOWN_MISSING_PATHS" for name in ("v2103", "v2104", "v2106")},
+    "nn.models": {name: "see KNOWN_MISSING_PATHS" for name in ("v2103", "v2104")},
 }
 
 

@@ -180,7 +180,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("e3torch.math", "normalize2mom"),
         (_JIT, "compile_mode"),
     ],
-    "nn.models": [("@nn.models", "gate_points_2101")],
+    "nn.models": [("@nn.models", "gate_points_2101 gate_points_2102 v2106")],
     "nn.models.gate_points_2101": [
         ("e3torch.models", "Compose Convolution Network radius_graph smooth_cutoff tp_path_exists"),
         ("e3torch.models._gate_points", "scatter"),
@@ -189,6 +189,37 @@ TABLE: dict[str, list[tuple[str, str]]] = {
         ("e3torch.math", "soft_one_hot_linspace"),
         (_JIT, "compile_mode"),
         ("@@", "o3 math"),
+    ],
+    "nn.models.gate_points_2102": [
+        ("e3torch.models._gate_points_2102", "Compose Convolution Network"),
+        ("e3torch.models._gate_points_2102", "radius_graph scatter smooth_cutoff tp_path_exists"),
+        ("e3torch.nn", "ExtractIr FullyConnectedNet Gate"),
+        ("e3torch.o3", "FullyConnectedTensorProduct TensorProduct"),
+        ("e3torch.math", "soft_one_hot_linspace"),
+        (_JIT, "compile_mode"),
+        ("@@", "o3"),
+    ],
+    "nn.models.v2106": [
+        ("@nn.models.v2106", "gate_points_message_passing gate_points_networks points_convolution"),
+    ],
+    "nn.models.v2106.points_convolution": [
+        ("e3torch.models._gate_points_v2106", "Convolution scatter"),
+        ("e3torch.nn", "FullyConnectedNet"),
+        ("e3torch.o3", "FullyConnectedTensorProduct TensorProduct"),
+        (_JIT, "compile_mode"),
+        ("@@", "o3"),
+    ],
+    "nn.models.v2106.gate_points_message_passing": [
+        ("e3torch.models._gate_points_v2106", "Compose Convolution MessagePassing"),
+        ("e3torch.models._gate_points_v2106", "radius_graph tp_path_exists"),
+        ("e3torch.nn", "Gate"),
+        ("@@", "o3"),
+    ],
+    "nn.models.v2106.gate_points_networks": [
+        ("e3torch.models._gate_points_v2106", "MessagePassing NetworkForAGraphWithAttributes SimpleNetwork"),
+        ("e3torch.models._gate_points_v2106", "radius_graph scatter"),
+        ("e3torch.math", "soft_one_hot_linspace"),
+        ("@@", "o3"),
     ],
     # --- io ---
     "io": [("e3torch.io", "CartesianTensor SphericalTensor"), ("@io", "_cartesian_tensor _spherical_tensor")],
