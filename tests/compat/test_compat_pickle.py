@@ -101,6 +101,19 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         "radial_layers=1, radial_neurons=8, num_neighbors=3.0, num_nodes=5.0)",
         [],
     ),
+    "network_2102": (
+        "e3torch.models._gate_points_2102:Network",
+        "gate_points_2102.Network(irreps_in='2x0e', irreps_hidden='4x0e+2x1o', irreps_out='1x0e+1x1o', "
+        "irreps_node_attr='2x0e', irreps_edge_attr='0e+1o', layers=2, max_radius=2.5, number_of_basis=4, "
+        "radial_layers=1, radial_neurons=8, num_neighbors=3.0, num_nodes=5.0)",
+        [],
+    ),
+    "network_v2106": (
+        "e3torch.models._gate_points_v2106:SimpleNetwork",
+        "gate_points_networks.SimpleNetwork('2x0e', '1x0e+1x1o', max_radius=2.5, num_neighbors=3.0, num_nodes=5.0, "
+        "mul=4, layers=2, lmax=1)",
+        [],
+    ),
     "client": ("e3torch.nn:Gate,e3torch.nn:Extract", "Client()", ["1x0e+1x1o"]),
 }
 
@@ -113,8 +126,9 @@ RAW_INPUTS = {
 def _inputs(name: str, model: torch.nn.Module, irreps: list[str]) -> list[torch.Tensor]:
     from e3nn import o3
 
-    if name == "network":
-        return [{"pos": torch.randn(6, 3), "x": torch.randn(6, 2), "batch": torch.tensor([0, 0, 0, 1, 1, 1])}]
+    if name in ("network", "network_2102", "network_v2106"):
+        data = {"pos": torch.randn(6, 3), "x": torch.randn(6, 2), "batch": torch.tensor([0, 0, 0, 1, 1, 1])}
+        return [dict(data, z=torch.randn(6, 2)) if name == "network_2102" else data]
     if name == "tp_external":
         return [o3.Irreps(i).randn(3, -1) for i in irreps] + [torch.randn(3, model.weight_numel)]
     if name in RAW_INPUTS:
@@ -131,7 +145,8 @@ def pickles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The e3nn pickles of all cases (float64), in one folder."""
     from _client_models import Client  # noqa: F401 - used by the constructor expressions
     from e3nn import nn, o3  # noqa: F401
-    from e3nn.nn.models import gate_points_2101  # noqa: F401
+    from e3nn.nn.models import gate_points_2101, gate_points_2102  # noqa: F401
+    from e3nn.nn.models.v2106 import gate_points_networks  # noqa: F401
 
     folder = tmp_path_factory.mktemp("e3nn_pickles")
     previous = torch.get_default_dtype()

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
     reason="mace-torch (and e3nn) are not installed",
 )
 
-from e3torch.integrations.mace import (  # noqa: E402
+from e3torch.integrations.mace import (
     FusedSymmetricContraction,
     SymmetricContractionPlan,
     _probe_check,
