@@ -205,11 +205,12 @@ class FusedSymmetricContraction(torch.nn.Module):
 
     Examples
     --------
-    >>> import importlib.util
+    >>> import contextlib, importlib.util, io, warnings
     >>> if importlib.util.find_spec("mace") is not None:
-    ...     import warnings; warnings.simplefilter("ignore")
-    ...     from mace.modules.symmetric_contraction import SymmetricContraction
-    ...     from e3nn import o3
+    ...     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # mace prints on import
+    ...         warnings.simplefilter("ignore")
+    ...         from mace.modules.symmetric_contraction import SymmetricContraction
+    ...         from e3nn import o3
     ...     sc = SymmetricContraction(o3.Irreps("4x0e + 4x1o"), o3.Irreps("4x0e"), correlation=2, num_elements=2)
     ...     fused = FusedSymmetricContraction(sc)
     ...     x, y = torch.randn(3, 4, 4), torch.eye(2)[[0, 1, 1]]
