@@ -139,7 +139,7 @@ class Convolution(torch.nn.Module):
                         mid.append((mul, ir3))
         irreps_mid, perm, _ = o3.Irreps(mid).sort()
         instructions = [(i1, i2, perm[k], mode, w) for i1, i2, k, mode, w in instructions]
-        self.tp = o3.TensorProduct(
+        tp = o3.TensorProduct(
             self.irreps_in,
             self.irreps_edge_attr,
             irreps_mid,
@@ -147,10 +147,12 @@ class Convolution(torch.nn.Module):
             internal_weights=False,
             shared_weights=False,
         )
+        # registered after the radial network, as in e3nn (same state_dict key order)
         self.fc = e3nn_nn.FullyConnectedNet(
-            [number_of_basis] + radial_layers * [radial_neurons] + [self.tp.weight_numel],
+            [number_of_basis] + radial_layers * [radial_neurons] + [tp.weight_numel],
             torch.nn.functional.silu,
         )
+        self.tp = tp
         self.lin2 = o3.FullyConnectedTensorProduct(irreps_mid, self.irreps_node_attr, self.irreps_out)
         self.c_s = math.sin(math.pi / 8)
         self.c_x = math.cos(math.pi / 8)
