@@ -183,7 +183,7 @@ TABLE: dict[str, list[tuple[str, str]]] = {
     "nn.models": [("@nn.models", "gate_points_2101 gate_points_2102 v2106")],
     "nn.models.gate_points_2101": [
         ("e3torch.models", "Compose Convolution Network radius_graph smooth_cutoff tp_path_exists"),
-        ("e3torch.models._gate_points", "scatter"),
+        ("e3torch.models._gate_points", "scatter"),  # the helpers are shared with the 2102 and v2106 ports
         ("e3torch.nn", "FullyConnectedNet Gate"),
         ("e3torch.o3", "FullyConnectedTensorProduct TensorProduct"),
         ("e3torch.math", "soft_one_hot_linspace"),

@@ -4,22 +4,30 @@ It is the network of ``gate_points_2101`` (:mod:`e3torch.models._gate_points`) w
 every convolution reads, besides the ``number_of_basis`` Gaussians of the edge length, the scalar (``0e``) node
 attributes of both ends of the edge, so it has ``number_of_basis + 2 * irreps_node_attr.count("0e")`` inputs.
 
-The helpers :func:`scatter`, :func:`radius_graph` and :func:`uvu_tensor_product` are shared with the ``v2106``
-networks (:mod:`e3torch.models._gate_points_v2106`).
+Its helpers (``scatter``, ``radius_graph``, ``uvu_tensor_product``, the gate and edge embedding, and the
+convolution's message passing) live in :mod:`e3torch.models._gate_points` and are shared with the 2101 and
+``v2106`` networks.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from e3torch import nn as e3nn_nn
 from e3torch import o3
-from e3torch.math import soft_one_hot_linspace
-from e3torch.models._gate_points import smooth_cutoff, tp_path_exists
+from e3torch.models._gate_points import (
+    _gate,
+    convolution_parts,
+    edge_embedding,
+    radius_graph,
+    scatter,
+    smooth_cutoff,
+    tp_path_exists,
+    uvu_tensor_product,
+)
 
 __all__ = [
     "Compose",
@@ -31,124 +39,6 @@ __all__ = [
     "tp_path_exists",
     "uvu_tensor_product",
 ]
-
-#: activations of the gated networks, by parity of the scalar they act on.
-ACT_SCALARS = {1: torch.nn.functional.silu, -1: torch.tanh}
-ACT_GATES = {1: torch.sigmoid, -1: torch.tanh}
-
-
-def scatter(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
-    """Sum the rows of a 2-d ``src`` into ``dim_size`` rows: ``out[index[i]] += src[i]``.
-
-    Parameters
-    ----------
-    src : torch.Tensor
-        ``(n, d)``.
-    index : torch.Tensor
-        ``(n,)`` integers in ``[0, dim_size)``.
-    dim_size : int
-        Number of output rows.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(dim_size, d)``.
-
-    Raises
-    ------
-    ValueError
-        When ``src`` is not 2-d or ``index`` does not have one entry per row of ``src``.
-
-    Examples
-    --------
-    >>> scatter(torch.tensor([[1.0], [2.0], [4.0]]), torch.tensor([1, 1, 0]), 3).tolist()
-    [[4.0], [3.0], [0.0]]
-    """
-    if src.dim() != 2:
-        raise ValueError(f"scatter: expected a 2-d src (n, d), got shape {tuple(src.shape)}")
-    if index.shape != src.shape[:1]:
-        raise ValueError(
-            f"scatter: expected index of shape ({src.shape[0]},) (one per row of src), got {tuple(index.shape)}"
-        )
-    return src.new_zeros(int(dim_size), src.shape[1]).index_add(0, index, src)
-
-
-def radius_graph(pos: torch.Tensor, r_max: float, batch: torch.Tensor | None = None) -> torch.Tensor:
-    """Ordered pairs ``(a, b)`` of points of the same graph at a distance ``0 < |pos[a] - pos[b]| < r_max``.
-
-    As in e3nn, coincident points (distance exactly 0) are not joined.
-
-    Parameters
-    ----------
-    pos : torch.Tensor
-        ``(n, 3)`` positions.
-    r_max : float
-        Cutoff radius.
-    batch : torch.Tensor, optional
-        ``(n,)`` graph index of each point; ``None``: all points in one graph.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(2, n_edges)`` int64, sorted by the first index then the second.
-
-    Examples
-    --------
-    >>> pos = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.5, 0.0]])
-    >>> radius_graph(pos, 1.2).tolist()
-    [[0, 1], [1, 0]]
-    >>> radius_graph(pos, 2.0, torch.tensor([0, 0, 1])).tolist()
-    [[0, 1], [1, 0]]
-    """
-    if pos.dim() != 2:
-        raise ValueError(f"radius_graph: expected pos of shape (n, 3), got {tuple(pos.shape)}")
-    r = torch.cdist(pos.detach(), pos.detach())
-    mask = (r < r_max) & (r > 0)
-    if batch is not None:
-        if batch.shape != pos.shape[:1]:
-            raise ValueError(
-                f"radius_graph: expected batch of shape ({pos.shape[0]},) (one per point), got {tuple(batch.shape)}"
-            )
-        mask &= batch[:, None] == batch[None, :]
-    return mask.nonzero().t()
-
-
-def uvu_tensor_product(
-    irreps_in: o3.Irreps, irreps_edge_attr: o3.Irreps, keep: Any
-) -> tuple[o3.Irreps, list[tuple[int, int, int, str, bool]]]:
-    """The sorted middle irreps and ``uvu`` instructions of a point convolution's edge tensor product.
-
-    Every path ``irreps_in[i] x irreps_edge_attr[j] -> ir`` with ``keep(ir)`` true gets its own output block of the
-    multiplicity of ``irreps_in[i]``; the blocks are then sorted by irrep (stably) and the instructions renumbered.
-
-    Parameters
-    ----------
-    irreps_in, irreps_edge_attr : Irreps
-        The node features and the edge attributes.
-    keep : callable
-        ``Irrep -> bool``: which product irreps to keep.
-
-    Returns
-    -------
-    tuple
-        ``(irreps_mid, instructions)`` for :class:`~e3torch.o3.TensorProduct` (trainable, per-edge weights).
-
-    Examples
-    --------
-    >>> mid, ins = uvu_tensor_product(o3.Irreps("2x1o"), o3.Irreps("0e+1o"), lambda ir: ir.l <= 1)
-    >>> mid, ins
-    (2x0e+2x1o+2x1e, [(0, 0, 1, 'uvu', True), (0, 1, 0, 'uvu', True), (0, 1, 2, 'uvu', True)])
-    """
-    blocks: list[tuple[int, o3.Irrep]] = []
-    paths: list[tuple[int, int]] = []
-    for i, (mul, ir_in) in enumerate(irreps_in):
-        for j, (_, ir_edge) in enumerate(irreps_edge_attr):
-            for ir in ir_in * ir_edge:
-                if keep(ir):
-                    paths.append((i, j))
-                    blocks.append((mul, ir))
-    irreps_mid, perm, _ = o3.Irreps(blocks).sort()
-    return irreps_mid, [(i, j, perm[k], "uvu", True) for k, (i, j) in enumerate(paths)]
 
 
 class Compose(torch.nn.Module):
@@ -257,11 +147,9 @@ class Convolution(torch.nn.Module):
         edge_features: torch.Tensor,
     ) -> torch.Tensor:
         """``(n, irreps_in.dim)`` -> ``(n, irreps_out.dim)``; messages go from ``edge_src`` to ``edge_dst``."""
-        weight = self.fc(edge_features)
-        self_part = self.sc(node_input, node_attr)
-        h = self.lin1(node_input, node_attr)
-        messages = self.tp(h[edge_src], edge_attr, weight)
-        h = scatter(messages, edge_dst, node_input.shape[0]).div(self.num_neighbors**0.5)
+        self_part, h = convolution_parts(
+            self, node_input, node_attr, edge_src, edge_dst, edge_attr, edge_features
+        )
         conv = self.lin2(h, node_attr)
         mask = self.sc.output_mask
         coefficient = (1 - mask) + math.cos(math.pi / 8) * mask
@@ -396,13 +284,9 @@ class Network(torch.nn.Module):
         pos = data["pos"]
         batch = data["batch"] if "batch" in data else pos.new_zeros(pos.shape[0], dtype=torch.long)
         edge_src, edge_dst = radius_graph(pos, self.max_radius, batch)
-        edge_vec = pos[edge_src] - pos[edge_dst]
-        edge_sh = o3.spherical_harmonics(self.irreps_edge_attr, edge_vec, True, normalization="component")
-        edge_length = edge_vec.norm(dim=1)
-        edge_length_embedded = soft_one_hot_linspace(
-            edge_length, 0.0, self.max_radius, self.number_of_basis, basis="gaussian", cutoff=False
-        ).mul(self.number_of_basis**0.5)
-        edge_attr = smooth_cutoff(edge_length / self.max_radius)[:, None] * edge_sh
+        edge_attr, edge_length_embedded = edge_embedding(
+            pos, edge_src, edge_dst, self.irreps_edge_attr, self.max_radius, self.number_of_basis
+        )
 
         if self.input_has_node_in and "x" in data:
             x = data["x"]
@@ -426,18 +310,3 @@ class Network(torch.nn.Module):
         if not self.reduce_output:
             return x
         return scatter(x, batch, int(batch.max()) + 1).div(self.num_nodes**0.5)
-
-
-def _gate(irreps_hidden: Sequence[Any], irreps: o3.Irreps, irreps_edge_attr: o3.Irreps) -> e3nn_nn.Gate:
-    """The gate of the 2101/2102 networks: the reachable hidden scalars and gated irreps, one gate per gated."""
-    scalars = o3.Irreps(
-        [(m, ir) for m, ir in irreps_hidden if ir.l == 0 and tp_path_exists(irreps, irreps_edge_attr, ir)]
-    )
-    gated = o3.Irreps(
-        [(m, ir) for m, ir in irreps_hidden if ir.l > 0 and tp_path_exists(irreps, irreps_edge_attr, ir)]
-    )
-    ir_gate = "0e" if tp_path_exists(irreps, irreps_edge_attr, "0e") else "0o"
-    gates = o3.Irreps([(m, ir_gate) for m, _ in gated])
-    return e3nn_nn.Gate(
-        scalars, [ACT_SCALARS[ir.p] for _, ir in scalars], gates, [ACT_GATES[ir.p] for _, ir in gates], gated
-    )

@@ -19,8 +19,15 @@ import torch
 from e3torch import nn as e3nn_nn
 from e3torch import o3
 from e3torch.math import soft_one_hot_linspace
-from e3torch.models._gate_points import tp_path_exists
-from e3torch.models._gate_points_2102 import ACT_GATES, ACT_SCALARS, radius_graph, scatter, uvu_tensor_product
+from e3torch.models._gate_points import (
+    ACT_GATES,
+    ACT_SCALARS,
+    convolution_parts,
+    radius_graph,
+    scatter,
+    tp_path_exists,
+    uvu_tensor_product,
+)
 
 __all__ = [
     "Compose",
@@ -137,11 +144,9 @@ class Convolution(torch.nn.Module):
     ) -> torch.Tensor:
         """``(n, irreps_node_input.dim)`` -> ``(n, irreps_node_output.dim)``; messages go from ``edge_src`` to
         ``edge_dst``."""
-        weight = self.fc(edge_scalars)
-        self_part = self.sc(node_input, node_attr)
-        h = self.lin1(node_input, node_attr)
-        messages = self.tp(h[edge_src], edge_attr, weight)
-        h = scatter(messages, edge_dst, node_input.shape[0]).div(self.num_neighbors**0.5)
+        self_part, h = convolution_parts(
+            self, node_input, node_attr, edge_src, edge_dst, edge_attr, edge_scalars
+        )
         conv = self.lin2(h, node_attr)
         mask = self.sc.output_mask
         alpha = (1 - mask) + self.alpha(h, node_attr) * mask
